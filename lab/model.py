@@ -1,0 +1,124 @@
+"""The lab's view of a stack: plain, frozen values extracted from the resources the
+Pulumi program declares (see ``lab/stack.py``). Everything the lab runs is built from
+one ``LabStack``; nothing about regions, weights, records, health checks, origins,
+failover criteria, timeouts or the function is configured a second time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class HealthCheckSpec:
+    """A Route 53 HTTPS health check on one region's data bucket."""
+
+    region: str
+    fqdn: str  # the bucket's regional domain, <bucket>.s3.<region>.amazonaws.com
+    resource_path: str  # e.g. "/_health/probe"
+    search_string: str | None  # content match; None for a plain 2xx/3xx check
+    request_interval_s: int  # 10 or 30
+    failure_threshold: int  # 1-10
+
+
+@dataclass(frozen=True)
+class RegionSpec:
+    """One region: its data bucket and its routing record."""
+
+    region: str
+    bucket: str
+    domain: str  # regional domain of the bucket (the S3 origin domain)
+    weight: int  # from the TXT routing record value "v=1 region=<r> weight=<w>"
+    record_value: str  # the TXT value exactly as declared
+    health_check: HealthCheckSpec | None
+
+
+@dataclass(frozen=True)
+class ReplicationRule:
+    """Objects written to ``source_bucket`` are copied to ``destination_bucket``."""
+
+    rule_id: str
+    source_region: str
+    source_bucket: str
+    destination_region: str
+    destination_bucket: str
+    prefix: str  # "" for the whole bucket
+    delete_markers: bool
+
+
+@dataclass(frozen=True)
+class OriginSpec:
+    """One CloudFront origin as declared."""
+
+    origin_id: str
+    domain: str
+    custom_headers: dict[str, str]  # lower-case names
+    connection_timeout_s: int
+    connection_attempts: int
+    origin_path: str = ""
+
+
+@dataclass(frozen=True)
+class OriginGroupSpec:
+    """An origin group: failover from ``primary`` to ``failover`` on these statuses."""
+
+    group_id: str
+    primary_origin_id: str
+    failover_origin_id: str
+    status_codes: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class DistributionSpec:
+    """The CloudFront distribution's delivery path for the default behaviour."""
+
+    distribution_id: str
+    domain_name: str
+    origins: dict[str, OriginSpec]
+    origin_group: OriginGroupSpec | None
+    target_origin_id: str  # an origin id or the origin group's id
+    allowed_methods: tuple[str, ...]
+    # event type ("origin-request", "origin-response", ...) -> function qualified ARN
+    function_associations: dict[str, str]
+    error_caching_ttl_s: dict[int, int]  # status code -> error caching min TTL
+    viewer_protocol_policy: str
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    """The Lambda@Edge function as built by the component."""
+
+    name: str
+    handler: str  # "edge_handler.handler.handler"
+    runtime: str  # "python3.13"
+    timeout_s: int
+    memory_mb: int
+    archive_zip: bytes  # the code archive exactly as the component built it
+    qualified_arn: str
+
+
+@dataclass(frozen=True)
+class RoutingSpec:
+    """Where the routing table lives in DNS."""
+
+    zone_name: str
+    record_name: str  # e.g. "_routes.assets.example.com" (no trailing dot)
+    ttl_s: int
+    nameservers: tuple[str, ...]  # the zone's own name servers as declared
+
+
+@dataclass(frozen=True)
+class LabStack:
+    """Everything the lab needs to run one stack on this machine."""
+
+    stack: str
+    primary_region: str
+    replication_mode: str  # "from-primary" or "bidirectional"
+    regions: dict[str, RegionSpec]  # in declaration order
+    routing: RoutingSpec
+    replication: tuple[ReplicationRule, ...]
+    distribution: DistributionSpec
+    function: FunctionSpec | None
+    probe_key: str  # "_health/probe"
+    probe_body: str  # the probe object's content, matched by the health checks
+    outputs: dict[str, object] = field(default_factory=dict)
