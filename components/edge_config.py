@@ -41,8 +41,7 @@ def render_edge_config(
     """
     if primary_region not in region_domains:
         raise ValueError(
-            f"primary_region {primary_region!r} is not one of the regions "
-            f"{sorted(region_domains)}"
+            f"primary_region {primary_region!r} is not one of the regions {sorted(region_domains)}"
         )
     if not nameservers:
         raise ValueError("nameservers must name at least one name server")

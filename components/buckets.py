@@ -1,0 +1,208 @@
+"""Per-region data buckets: private, versioned, encrypted, owner-enforced.
+
+One :func:`create_data_bucket` call makes a bucket and the settings every data bucket
+must have; the bucket policy is made later by :func:`create_bucket_policy` because it
+needs the origin access identity and the health checkers' address ranges.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+PROBE_KEY = "_health/probe"
+PROBE_BODY = "asset-delivery health probe: ok\n"
+PROBE_MATCH = "asset-delivery health probe: ok"
+ABORT_MULTIPART_DAYS = 7
+
+
+@dataclass
+class DataBucket:
+    """Typed handles on one region's bucket and its settings."""
+
+    region: str
+    bucket: aws.s3.Bucket
+    versioning: aws.s3.BucketVersioning
+    public_access_block: aws.s3.BucketPublicAccessBlock
+    ownership: aws.s3.BucketOwnershipControls
+    encryption: aws.s3.BucketServerSideEncryptionConfiguration
+    lifecycle: aws.s3.BucketLifecycleConfiguration
+
+    @property
+    def regional_domain(self) -> pulumi.Output[str]:
+        """``<bucket>.s3.<region>.amazonaws.com``: the domain the edge function routes to."""
+        return self.bucket.bucket_regional_domain_name
+
+
+def create_data_bucket(
+    name: str,
+    region: str,
+    *,
+    noncurrent_version_days: int,
+    force_destroy: bool,
+    parent: pulumi.Resource,
+) -> DataBucket:
+    """Declare one region's data bucket with every secure default on."""
+    opts = pulumi.ResourceOptions(parent=parent)
+    prefix = f"{name}-{region}"
+    bucket = aws.s3.Bucket(
+        f"{prefix}-bucket",
+        region=region,
+        force_destroy=force_destroy,
+        tags={"asset-delivery:region": region, "asset-delivery:component": name},
+        opts=opts,
+    )
+    child = pulumi.ResourceOptions(parent=parent, depends_on=[bucket])
+    versioning = aws.s3.BucketVersioning(
+        f"{prefix}-versioning",
+        region=region,
+        bucket=bucket.id,
+        versioning_configuration={"status": "Enabled"},
+        opts=child,
+    )
+    public_access_block = aws.s3.BucketPublicAccessBlock(
+        f"{prefix}-public-access-block",
+        region=region,
+        bucket=bucket.id,
+        block_public_acls=True,
+        block_public_policy=True,
+        ignore_public_acls=True,
+        restrict_public_buckets=True,
+        opts=child,
+    )
+    ownership = aws.s3.BucketOwnershipControls(
+        f"{prefix}-ownership",
+        region=region,
+        bucket=bucket.id,
+        rule={"object_ownership": "BucketOwnerEnforced"},
+        opts=child,
+    )
+    encryption = aws.s3.BucketServerSideEncryptionConfiguration(
+        f"{prefix}-encryption",
+        region=region,
+        bucket=bucket.id,
+        # SSE-S3: the origin access identity cannot read SSE-KMS objects (DESIGN.md).
+        rules=[{"apply_server_side_encryption_by_default": {"sse_algorithm": "AES256"}}],
+        opts=child,
+    )
+    lifecycle = aws.s3.BucketLifecycleConfiguration(
+        f"{prefix}-lifecycle",
+        region=region,
+        bucket=bucket.id,
+        rules=[
+            {
+                "id": "expire-noncurrent-versions",
+                "status": "Enabled",
+                "filter": {"prefix": ""},
+                "noncurrent_version_expiration": {"noncurrent_days": noncurrent_version_days},
+                "expiration": {"expired_object_delete_marker": True},
+                "abort_incomplete_multipart_upload": {
+                    "days_after_initiation": ABORT_MULTIPART_DAYS
+                },
+            }
+        ],
+        # Lifecycle on a versioned bucket: declare after versioning is on.
+        opts=pulumi.ResourceOptions(parent=parent, depends_on=[versioning]),
+    )
+    return DataBucket(
+        region=region,
+        bucket=bucket,
+        versioning=versioning,
+        public_access_block=public_access_block,
+        ownership=ownership,
+        encryption=encryption,
+        lifecycle=lifecycle,
+    )
+
+
+def bucket_policy_document(
+    bucket_arn: str,
+    oai_iam_arn: str,
+    health_checker_cidrs: list[str] | None,
+) -> str:
+    """The one policy every data bucket gets.
+
+    - the origin access identity may read objects (``s3:GetObject`` only: no
+      ``s3:ListBucket``, so a viewer asking for ``/`` never sees a listing; the
+      price is that a missing key answers 403, which the origin group fails over on);
+    - when health checks are on, anyone may read the probe object, but only from
+      the Route 53 health checkers' published address ranges: S3 treats a grant
+      limited to fixed ``aws:SourceIp`` ranges as non-public, so Block Public Access
+      stays fully on and no data object is ever readable outside CloudFront;
+    - every request without TLS is denied.
+    """
+    statements: list[dict[str, object]] = [
+        {
+            "Sid": "CloudFrontOriginAccessIdentityRead",
+            "Effect": "Allow",
+            "Principal": {"AWS": oai_iam_arn},
+            "Action": "s3:GetObject",
+            "Resource": f"{bucket_arn}/*",
+        }
+    ]
+    if health_checker_cidrs:
+        statements.append(
+            {
+                "Sid": "Route53HealthCheckersReadProbeOnly",
+                "Effect": "Allow",
+                "Principal": "*",
+                "Action": "s3:GetObject",
+                "Resource": f"{bucket_arn}/{PROBE_KEY}",
+                "Condition": {"IpAddress": {"aws:SourceIp": sorted(health_checker_cidrs)}},
+            }
+        )
+    statements.append(
+        {
+            "Sid": "DenyInsecureTransport",
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "s3:*",
+            "Resource": [bucket_arn, f"{bucket_arn}/*"],
+            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+        }
+    )
+    return json.dumps({"Version": "2012-10-17", "Statement": statements}, indent=2)
+
+
+def create_bucket_policy(
+    name: str,
+    data_bucket: DataBucket,
+    oai_iam_arn: pulumi.Input[str],
+    health_checker_cidrs: pulumi.Input[list[str]] | None,
+    *,
+    parent: pulumi.Resource,
+) -> aws.s3.BucketPolicy:
+    """Attach the bucket policy once Block Public Access is in place."""
+    policy = pulumi.Output.all(data_bucket.bucket.arn, oai_iam_arn, health_checker_cidrs).apply(
+        lambda args: bucket_policy_document(args[0], args[1], args[2])
+    )
+    return aws.s3.BucketPolicy(
+        f"{name}-{data_bucket.region}-policy",
+        region=data_bucket.region,
+        bucket=data_bucket.bucket.id,
+        policy=policy,
+        opts=pulumi.ResourceOptions(
+            parent=parent, depends_on=[data_bucket.public_access_block, data_bucket.ownership]
+        ),
+    )
+
+
+def create_probe_object(
+    name: str, data_bucket: DataBucket, *, parent: pulumi.Resource
+) -> aws.s3.BucketObjectv2:
+    """The small object each region's health check reads (content matched by string)."""
+    return aws.s3.BucketObjectv2(
+        f"{name}-{data_bucket.region}-probe",
+        region=data_bucket.region,
+        bucket=data_bucket.bucket.id,
+        key=PROBE_KEY,
+        content=PROBE_BODY,
+        content_type="text/plain",
+        cache_control="no-store",
+        opts=pulumi.ResourceOptions(
+            parent=parent, depends_on=[data_bucket.versioning, data_bucket.encryption]
+        ),
+    )

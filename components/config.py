@@ -1,0 +1,347 @@
+"""Validated configuration for one multi-region delivery stack.
+
+Pure Python, no Pulumi runtime: the program validates stack config with it before
+declaring any resource, the component validates its arguments with it at
+construction, and the tests exercise every rule directly. Each rule is one small
+validator that raises :class:`ConfigError` naming the key, the bad value and what is
+allowed.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+ReplicationMode = Literal["from-primary", "bidirectional"]
+REPLICATION_MODES: tuple[str, ...] = ("from-primary", "bidirectional")
+PRICE_CLASSES: tuple[str, ...] = ("PriceClass_All", "PriceClass_200", "PriceClass_100")
+
+MIN_REGIONS = 2
+MAX_REGIONS = 8  # Route 53 returns every healthy multivalue record only up to eight.
+MAX_WEIGHT = 255  # Route 53's weight range, kept for the TXT routing table.
+
+# Commercial AWS regions (partition "aws") that have S3 and Lambda@Edge-compatible
+# CloudFront origins.
+AWS_REGIONS: frozenset[str] = frozenset(
+    {
+        "us-east-1", "us-east-2", "us-west-1", "us-west-2",
+        "af-south-1",
+        "ap-east-1", "ap-east-2", "ap-south-1", "ap-south-2",
+        "ap-northeast-1", "ap-northeast-2", "ap-northeast-3",
+        "ap-southeast-1", "ap-southeast-2", "ap-southeast-3", "ap-southeast-4",
+        "ap-southeast-5", "ap-southeast-6", "ap-southeast-7",
+        "ca-central-1", "ca-west-1",
+        "eu-central-1", "eu-central-2", "eu-west-1", "eu-west-2", "eu-west-3",
+        "eu-north-1", "eu-south-1", "eu-south-2",
+        "il-central-1", "me-central-1", "me-south-1", "mx-central-1",
+        "sa-east-1",
+    }
+)  # fmt: skip
+
+# Regions launched after December 2022: CloudFront's legacy origin access identity
+# cannot sign requests to buckets there (they need OAC or SigV4, see DESIGN.md).
+OAI_UNSUPPORTED_REGIONS: frozenset[str] = frozenset(
+    {
+        "ap-southeast-4", "il-central-1", "ca-west-1", "ap-southeast-5",
+        "ap-southeast-6", "ap-southeast-7", "mx-central-1", "ap-east-2",
+    }
+)  # fmt: skip
+
+ROUTING_TTL_RANGE = (1, 60)
+CONNECTION_TIMEOUT_RANGE = (1, 10)
+CONNECTION_ATTEMPTS_RANGE = (1, 3)
+NONCURRENT_DAYS_RANGE = (1, 3650)
+HEALTH_CHECK_INTERVALS = (10, 30)  # Route 53: 10 s ("fast") or 30 s
+FAILURE_THRESHOLD_RANGE = (1, 10)
+
+_ACM_ARN = re.compile(r"^arn:aws:acm:us-east-1:\d{12}:certificate/[0-9a-f-]{36}$")
+_WAF_ARN = re.compile(r"^arn:aws:wafv2:us-east-1:\d{12}:global/webacl/[\w-]+/[0-9a-f-]{36}$")
+_ZONE_ID = re.compile(r"^Z[0-9A-Z]{1,31}$")
+_DNS_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+
+
+class ConfigError(ValueError):
+    """A configuration value is not allowed. The message names key, value and rule."""
+
+    def __init__(self, key: str, value: Any, allowed: str, prefix: str = "asset-delivery:") -> None:
+        self.key = key
+        self.value = value
+        self.allowed = allowed
+        super().__init__(f"{prefix}{key} = {value!r} is not allowed: {allowed}")
+
+    def renamed(self, key: str, prefix: str) -> ConfigError:
+        """The same error, naming the field as the caller spelled it."""
+        return ConfigError(key, self.value, self.allowed, prefix)
+
+
+@dataclass(frozen=True)
+class RegionWeight:
+    """One region and its share of the traffic (0-255; 0 = drained)."""
+
+    region: str
+    weight: int
+
+
+@dataclass(frozen=True)
+class DeliveryConfig:
+    """Everything the component needs, validated. Build it with :func:`parse_config`."""
+
+    regions: tuple[RegionWeight, ...]
+    primary_region: str
+    replication: ReplicationMode = "from-primary"
+    replication_time_control: bool = False
+    health_checks: bool = True
+    health_check_interval: int = 10
+    health_check_failure_threshold: int = 3
+    routing_zone_id: str | None = None
+    routing_zone_name: str | None = None
+    routing_ttl: int = 10
+    domain_names: tuple[str, ...] = ()
+    certificate_arn: str | None = None
+    price_class: str = "PriceClass_All"
+    web_acl_arn: str | None = None
+    noncurrent_version_days: int = 30
+    origin_connection_timeout: int = 3
+    origin_connection_attempts: int = 1
+    force_destroy: bool = False
+
+    @property
+    def region_names(self) -> tuple[str, ...]:
+        return tuple(r.region for r in self.regions)
+
+    @property
+    def weights(self) -> dict[str, int]:
+        return {r.region: r.weight for r in self.regions}
+
+    @property
+    def secondary_regions(self) -> tuple[str, ...]:
+        return tuple(r for r in self.region_names if r != self.primary_region)
+
+
+def _require_bool(key: str, value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    raise ConfigError(key, value, "true or false")
+
+
+def _require_int(key: str, value: Any, low: int, high: int) -> int:
+    if isinstance(value, bool):
+        raise ConfigError(key, value, f"a whole number from {low} to {high}")
+    if isinstance(value, str) and re.fullmatch(r"-?\d+", value.strip()):
+        value = int(value.strip())
+    if not isinstance(value, int) or not low <= value <= high:
+        raise ConfigError(key, value, f"a whole number from {low} to {high}")
+    return value
+
+
+def _require_health_interval(value: Any) -> int:
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value.strip())
+    if isinstance(value, bool) or value not in HEALTH_CHECK_INTERVALS:
+        raise ConfigError("healthCheckInterval", value, "10 (fast) or 30 seconds")
+    return value
+
+
+def _require_choice(key: str, value: Any, choices: Sequence[str]) -> str:
+    if value not in choices:
+        raise ConfigError(key, value, "one of " + ", ".join(repr(c) for c in choices))
+    return value
+
+
+def _parse_region_entry(index: int, entry: Any) -> RegionWeight:
+    key = f"regions[{index}]"
+    if not isinstance(entry, Mapping):
+        raise ConfigError(key, entry, "an object {region: <aws region>, weight: <0-255>}")
+    unknown = sorted(set(entry) - {"region", "weight"})
+    if unknown:
+        raise ConfigError(f"{key}.{unknown[0]}", entry[unknown[0]], "only 'region' and 'weight'")
+    region = entry.get("region")
+    if not isinstance(region, str) or region not in AWS_REGIONS:
+        raise ConfigError(
+            f"{key}.region", region, "an AWS region code such as 'us-east-1' or 'eu-west-1'"
+        )
+    if region in OAI_UNSUPPORTED_REGIONS:
+        raise ConfigError(
+            f"{key}.region",
+            region,
+            "a region where CloudFront's origin access identity can read S3 "
+            "(regions launched after December 2022 need SigV4 signing, not yet supported)",
+        )
+    if "weight" not in entry:
+        raise ConfigError(f"{key}.weight", None, f"a whole number from 0 to {MAX_WEIGHT}")
+    weight = _require_int(f"{key}.weight", entry["weight"], 0, MAX_WEIGHT)
+    return RegionWeight(region=region, weight=weight)
+
+
+def validate_regions(value: Any) -> tuple[RegionWeight, ...]:
+    """2-8 unique real regions, integer weights 0-255, at least one above 0."""
+    if not isinstance(value, Sequence) or isinstance(value, str | bytes):
+        raise ConfigError("regions", value, "a list of {region, weight} objects")
+    if not MIN_REGIONS <= len(value) <= MAX_REGIONS:
+        raise ConfigError(
+            "regions",
+            list(value),
+            f"from {MIN_REGIONS} to {MAX_REGIONS} regions (Route 53 multivalue answers "
+            f"return at most eight records)",
+        )
+    regions = tuple(_parse_region_entry(i, entry) for i, entry in enumerate(value))
+    seen: set[str] = set()
+    for i, rw in enumerate(regions):
+        if rw.region in seen:
+            raise ConfigError(f"regions[{i}].region", rw.region, "each region at most once")
+        seen.add(rw.region)
+    if not any(rw.weight > 0 for rw in regions):
+        raise ConfigError(
+            "regions", {rw.region: rw.weight for rw in regions}, "at least one weight above 0"
+        )
+    return regions
+
+
+def validate_domain_names(value: Any) -> tuple[str, ...]:
+    """Lower-case DNS names for the distribution's aliases."""
+    if value is None:
+        return ()
+    if not isinstance(value, Sequence) or isinstance(value, str | bytes):
+        raise ConfigError("domainNames", value, "a list of DNS names")
+    names = []
+    for i, name in enumerate(value):
+        labels = name.lower().rstrip(".").split(".") if isinstance(name, str) else []
+        wildcard_ok = labels[:1] == ["*"]
+        check = labels[1:] if wildcard_ok else labels
+        if len(labels) < 2 or not all(_DNS_LABEL.match(label) for label in check):
+            raise ConfigError(f"domainNames[{i}]", name, "a DNS name such as 'assets.example.com'")
+        names.append(".".join(labels))
+    if len(set(names)) != len(names):
+        raise ConfigError("domainNames", value, "each name at most once")
+    return tuple(names)
+
+
+def validate_zone_name(value: Any) -> str:
+    """A DNS name with at least two labels (Route 53 hosts no top-level domains)."""
+    labels = value.lower().rstrip(".").split(".") if isinstance(value, str) else []
+    if len(labels) < 2 or not all(_DNS_LABEL.match(label) for label in labels):
+        raise ConfigError(
+            "routingZoneName",
+            value,
+            "a DNS name with two or more labels, e.g. 'routing.example.com'",
+        )
+    return ".".join(labels)
+
+
+def _optional_pattern(key: str, value: Any, pattern: re.Pattern[str], allowed: str) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not pattern.match(value):
+        raise ConfigError(key, value, allowed)
+    return value
+
+
+KNOWN_KEYS: tuple[str, ...] = (
+    "regions", "primaryRegion", "replication", "replicationTimeControl", "healthChecks",
+    "healthCheckInterval", "healthCheckFailureThreshold",
+    "routingZoneId", "routingZoneName", "routingTtl", "domainNames", "certificateArn",
+    "priceClass", "webAclArn", "noncurrentVersionDays", "originConnectionTimeout",
+    "originConnectionAttempts", "forceDestroy",
+)  # fmt: skip
+
+
+def parse_config(raw: Mapping[str, Any]) -> DeliveryConfig:
+    """Validate stack config (camelCase keys, as in ``Pulumi.<stack>.yaml``).
+
+    Raises :class:`ConfigError` on the first bad key; nothing is declared before this
+    returns, so bad config never leaves a half-created stack.
+    """
+    unknown = sorted(set(raw) - set(KNOWN_KEYS))
+    if unknown:
+        raise ConfigError(unknown[0], raw[unknown[0]], "a known key: " + ", ".join(KNOWN_KEYS))
+    if "regions" not in raw:
+        raise ConfigError("regions", None, "a list of 2 to 8 {region, weight} objects (required)")
+    regions = validate_regions(raw["regions"])
+    names = [rw.region for rw in regions]
+
+    primary = raw.get("primaryRegion", names[0])
+    if primary not in names:
+        raise ConfigError("primaryRegion", primary, "one of the configured regions " + str(names))
+
+    replication = _require_choice(
+        "replication", raw.get("replication", "from-primary"), REPLICATION_MODES
+    )
+
+    zone_id = _optional_pattern(
+        "routingZoneId",
+        raw.get("routingZoneId"),
+        _ZONE_ID,
+        "a Route 53 hosted zone id such as 'Z0123456789ABCDEFGHIJ'",
+    )
+    zone_name = raw.get("routingZoneName")
+    if zone_name is not None:
+        if zone_id is not None:
+            raise ConfigError(
+                "routingZoneName",
+                zone_name,
+                "unset when routingZoneId is set (the zone's own name is used)",
+            )
+        zone_name = validate_zone_name(zone_name)
+
+    domain_names = validate_domain_names(raw.get("domainNames"))
+    certificate_arn = _optional_pattern(
+        "certificateArn",
+        raw.get("certificateArn"),
+        _ACM_ARN,
+        "an ACM certificate ARN in us-east-1 (CloudFront only uses certificates there)",
+    )
+    if domain_names and certificate_arn is None:
+        raise ConfigError(
+            "certificateArn", None, "an ACM certificate ARN in us-east-1 when domainNames is set"
+        )
+    if certificate_arn is not None and not domain_names:
+        raise ConfigError("domainNames", None, "at least one DNS name when certificateArn is set")
+
+    web_acl_arn = _optional_pattern(
+        "webAclArn",
+        raw.get("webAclArn"),
+        _WAF_ARN,
+        "a WAFv2 web ACL ARN with scope CLOUDFRONT (arn:aws:wafv2:us-east-1:...:global/webacl/...)",
+    )
+    return DeliveryConfig(
+        regions=regions,
+        primary_region=primary,
+        replication=replication,  # type: ignore[arg-type]
+        replication_time_control=_require_bool(
+            "replicationTimeControl", raw.get("replicationTimeControl", False)
+        ),
+        health_checks=_require_bool("healthChecks", raw.get("healthChecks", True)),
+        health_check_interval=_require_health_interval(raw.get("healthCheckInterval", 10)),
+        health_check_failure_threshold=_require_int(
+            "healthCheckFailureThreshold",
+            raw.get("healthCheckFailureThreshold", 3),
+            *FAILURE_THRESHOLD_RANGE,
+        ),
+        routing_zone_id=zone_id,
+        routing_zone_name=zone_name,
+        routing_ttl=_require_int("routingTtl", raw.get("routingTtl", 10), *ROUTING_TTL_RANGE),
+        domain_names=domain_names,
+        certificate_arn=certificate_arn,
+        price_class=_require_choice(
+            "priceClass", raw.get("priceClass", "PriceClass_All"), PRICE_CLASSES
+        ),
+        web_acl_arn=web_acl_arn,
+        noncurrent_version_days=_require_int(
+            "noncurrentVersionDays", raw.get("noncurrentVersionDays", 30), *NONCURRENT_DAYS_RANGE
+        ),
+        origin_connection_timeout=_require_int(
+            "originConnectionTimeout",
+            raw.get("originConnectionTimeout", 3),
+            *CONNECTION_TIMEOUT_RANGE,
+        ),
+        origin_connection_attempts=_require_int(
+            "originConnectionAttempts",
+            raw.get("originConnectionAttempts", 1),
+            *CONNECTION_ATTEMPTS_RANGE,
+        ),
+        force_destroy=_require_bool("forceDestroy", raw.get("forceDestroy", False)),
+    )

@@ -1,0 +1,264 @@
+"""``MultiRegionAssetDelivery``: S3 in several regions, one CloudFront, one edge router.
+
+The component only wires the per-concern modules together (buckets, replication,
+routing table, edge function, distribution). Its arguments are validated at
+construction with the same pure validator as stack config, before any child is
+declared, so bad input never leaves a half-created stack.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, NotRequired, TypedDict
+
+import pulumi
+import pulumi_aws as aws
+
+from components.buckets import (
+    DataBucket,
+    create_bucket_policy,
+    create_data_bucket,
+    create_probe_object,
+)
+from components.config import ConfigError, DeliveryConfig, parse_config
+from components.distribution import (
+    Distribution,
+    create_distribution,
+    create_origin_access_identity,
+)
+from components.edge_function import EdgeFunction, create_edge_function
+from components.replication import Replication, create_replication
+from components.routing import RoutingTable, create_routing_table, default_zone_name
+
+COMPONENT_TYPE = "asset-delivery:index:MultiRegionAssetDelivery"
+
+
+class RegionWeightArgs(TypedDict):
+    """One region and its share of traffic."""
+
+    region: str
+    """An AWS region code, e.g. ``eu-west-1``."""
+    weight: int
+    """0-255; 0 drains the region (used only when no other region is healthy)."""
+
+
+class MultiRegionAssetDeliveryArgs(TypedDict):
+    """Arguments of :class:`MultiRegionAssetDelivery` (stack config key in brackets).
+
+    These shape the resource graph (how many buckets, which records), so they take
+    plain values, not outputs of other resources.
+    """
+
+    regions: list[RegionWeightArgs]
+    """2-8 unique regions with weights 0-255, at least one above 0 [``regions``]."""
+    primary_region: NotRequired[str]
+    """Where publishers write; default: the first region [``primaryRegion``]."""
+    replication: NotRequired[str]
+    """``from-primary`` (default) or ``bidirectional`` [``replication``]."""
+    replication_time_control: NotRequired[bool]
+    """S3 Replication Time Control and metrics; default false [``replicationTimeControl``]."""
+    health_checks: NotRequired[bool]
+    """One Route 53 health check per region; default true [``healthChecks``]."""
+    health_check_interval: NotRequired[int]
+    """10 (default, fast) or 30 seconds [``healthCheckInterval``]."""
+    health_check_failure_threshold: NotRequired[int]
+    """1-10 consecutive failures; default 3 [``healthCheckFailureThreshold``]."""
+    routing_zone_id: NotRequired[str]
+    """An existing public hosted zone for the routing records [``routingZoneId``]."""
+    routing_zone_name: NotRequired[str]
+    """Name of the dedicated zone created when no zone id is given [``routingZoneName``]."""
+    routing_ttl: NotRequired[int]
+    """TTL of the routing records in seconds, 1-60; default 10 [``routingTtl``]."""
+    domain_names: NotRequired[list[str]]
+    """Custom domain names for the distribution [``domainNames``]."""
+    certificate_arn: NotRequired[str]
+    """ACM certificate in us-east-1 covering ``domain_names`` [``certificateArn``]."""
+    price_class: NotRequired[str]
+    """``PriceClass_All`` (default), ``PriceClass_200`` or ``PriceClass_100`` [``priceClass``]."""
+    web_acl_arn: NotRequired[str]
+    """A WAFv2 web ACL (scope CLOUDFRONT) to attach [``webAclArn``]."""
+    noncurrent_version_days: NotRequired[int]
+    """Days before noncurrent object versions expire; default 30 [``noncurrentVersionDays``]."""
+    origin_connection_timeout: NotRequired[int]
+    """Routed origin connection timeout, 1-10 s; default 3 [``originConnectionTimeout``]."""
+    origin_connection_attempts: NotRequired[int]
+    """Routed origin connection attempts, 1-3; default 1 [``originConnectionAttempts``]."""
+    force_destroy: NotRequired[bool]
+    """Let ``pulumi destroy`` delete non-empty buckets; default false [``forceDestroy``]."""
+
+
+def _camel(snake: str) -> str:
+    head, *rest = snake.split("_")
+    return head + "".join(part.title() for part in rest)
+
+
+def _snake(key: str) -> str:
+    """``regions[0].weight`` stays; ``primaryRegion`` becomes ``primary_region``."""
+    return re.sub(r"(?<=[a-z0-9])([A-Z])", lambda m: "_" + m.group(1).lower(), key)
+
+
+def config_from_args(args: MultiRegionAssetDeliveryArgs | dict[str, Any]) -> DeliveryConfig:
+    """Validate component arguments; errors name the argument as the caller spelled it."""
+    raw = {_camel(key): value for key, value in dict(args).items() if value is not None}
+    try:
+        return parse_config(raw)
+    except ConfigError as error:
+        raise error.renamed(_snake(error.key), "MultiRegionAssetDeliveryArgs.") from None
+
+
+class MultiRegionAssetDelivery(pulumi.ComponentResource):
+    """Public files served by CloudFront from S3 buckets in several regions at once."""
+
+    config: DeliveryConfig
+    """The validated configuration the component was built from."""
+    buckets: dict[str, DataBucket]
+    """Per region: the data bucket and its settings."""
+    replication: Replication
+    """The replication role and each source bucket's replication configuration."""
+    routing: RoutingTable
+    """The routing zone, health checks and TXT records."""
+    edge: EdgeFunction
+    """The Lambda@Edge router."""
+    cdn: Distribution
+    """The origin access identity and the distribution."""
+
+    distribution_id: pulumi.Output[str]
+    """CloudFront distribution id (for invalidations)."""
+    domain_name: pulumi.Output[str]
+    """The distribution's ``*.cloudfront.net`` domain name."""
+    url: pulumi.Output[str]
+    """``https://`` URL viewers use (the first custom domain when configured)."""
+    bucket_names: pulumi.Output[dict[str, str]]
+    """Data bucket name by region."""
+    bucket_arns: pulumi.Output[dict[str, str]]
+    """Data bucket ARN by region."""
+    routing_record_name: pulumi.Output[str]
+    """The TXT name holding the routing table (one record per region)."""
+    routing_zone_id: pulumi.Output[str]
+    """The hosted zone holding the routing table."""
+    routing_name_servers: pulumi.Output[list[str]]
+    """The zone's own name servers, baked into the function."""
+    function_qualified_arn: pulumi.Output[str]
+    """The published function version associated with the distribution."""
+    primary_region: pulumi.Output[str]
+    """Where publishers write."""
+
+    def __init__(
+        self,
+        name: str,
+        args: MultiRegionAssetDeliveryArgs,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        config = config_from_args(args)  # before anything is registered
+        super().__init__(COMPONENT_TYPE, name, {}, opts)
+        self.config = config
+        regions = config.region_names
+
+        self.buckets = {
+            region: create_data_bucket(
+                name,
+                region,
+                noncurrent_version_days=config.noncurrent_version_days,
+                force_destroy=config.force_destroy,
+                parent=self,
+            )
+            for region in regions
+        }
+        oai = create_origin_access_identity(name, parent=self)
+        checker_cidrs = _health_checker_cidrs(self) if config.health_checks else None
+        policies = {
+            region: create_bucket_policy(name, bucket, oai.iam_arn, checker_cidrs, parent=self)
+            for region, bucket in self.buckets.items()
+        }
+        probes = {
+            region: create_probe_object(name, bucket, parent=self)
+            for region, bucket in self.buckets.items()
+        }
+        self.replication = create_replication(
+            name,
+            self.buckets,
+            primary_region=config.primary_region,
+            mode=config.replication,
+            replication_time_control=config.replication_time_control,
+            parent=self,
+        )
+        self.routing = create_routing_table(
+            name,
+            self.buckets,
+            config.weights,
+            zone_id=config.routing_zone_id,
+            zone_name=config.routing_zone_name or default_zone_name(name, pulumi.get_stack()),
+            ttl=config.routing_ttl,
+            health_checks=config.health_checks,
+            health_check_interval=config.health_check_interval,
+            health_check_failure_threshold=config.health_check_failure_threshold,
+            probes_ready={r: [probes[r], policies[r]] for r in regions},
+            parent=self,
+        )
+        self.edge = create_edge_function(
+            name,
+            primary_region=config.primary_region,
+            region_domains={r: b.regional_domain for r, b in self.buckets.items()},
+            routing_record=self.routing.record_name,
+            name_servers=self.routing.name_servers,
+            replication=config.replication,
+            parent=self,
+        )
+        failover_region = config.secondary_regions[0]
+        self.cdn = create_distribution(
+            name,
+            oai=oai,
+            routed_domain=self.buckets[config.primary_region].regional_domain,
+            failover_domain=self.buckets[failover_region].regional_domain,
+            function_qualified_arn=self.edge.qualified_arn,
+            connection_timeout=config.origin_connection_timeout,
+            connection_attempts=config.origin_connection_attempts,
+            domain_names=config.domain_names,
+            certificate_arn=config.certificate_arn,
+            price_class=config.price_class,
+            web_acl_arn=config.web_acl_arn,
+            depends_on=list(policies.values()),
+            parent=self,
+        )
+
+        distribution = self.cdn.distribution
+        self.distribution_id = distribution.id
+        self.domain_name = distribution.domain_name
+        self.url = (
+            pulumi.Output.from_input(f"https://{config.domain_names[0]}")
+            if config.domain_names
+            else distribution.domain_name.apply(lambda d: f"https://{d}")
+        )
+        self.bucket_names = pulumi.Output.all(
+            **{r: b.bucket.bucket for r, b in self.buckets.items()}
+        )
+        self.bucket_arns = pulumi.Output.all(**{r: b.bucket.arn for r, b in self.buckets.items()})
+        self.routing_record_name = self.routing.record_name
+        self.routing_zone_id = self.routing.zone_id
+        self.routing_name_servers = self.routing.name_servers
+        self.function_qualified_arn = self.edge.qualified_arn
+        self.primary_region = pulumi.Output.from_input(config.primary_region)
+        self.register_outputs(
+            {
+                "distribution_id": self.distribution_id,
+                "domain_name": self.domain_name,
+                "url": self.url,
+                "bucket_names": self.bucket_names,
+                "bucket_arns": self.bucket_arns,
+                "routing_record_name": self.routing_record_name,
+                "routing_zone_id": self.routing_zone_id,
+                "routing_name_servers": self.routing_name_servers,
+                "function_qualified_arn": self.function_qualified_arn,
+                "primary_region": self.primary_region,
+            }
+        )
+
+
+def _health_checker_cidrs(parent: pulumi.Resource) -> pulumi.Output[list[str]]:
+    """Route 53 health checkers' published address ranges (IPv4 and IPv6)."""
+    ranges = aws.get_ip_ranges_output(
+        services=["route53_healthchecks"], opts=pulumi.InvokeOptions(parent=parent)
+    )
+    return pulumi.Output.all(ranges.cidr_blocks, ranges.ipv6_cidr_blocks).apply(
+        lambda blocks: sorted(set(blocks[0] or []) | set(blocks[1] or []))
+    )

@@ -1,0 +1,143 @@
+"""The Lambda@Edge router: role, code archive with baked topology, published version.
+
+Lambda@Edge has no environment variables, so the topology is rendered into
+``edge_config.json`` inside the archive (weights stay in DNS). The archive is built
+from files on the deploying machine, so ``pulumi up`` needs no network for it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from components.edge_config import render_edge_config
+from components.edge_package import EDGE_CONFIG_NAME, HANDLER, edge_source_files
+
+EDGE_REGION = "us-east-1"  # Lambda@Edge functions must live in us-east-1.
+RUNTIME = "python3.13"
+TIMEOUT_S = 5  # DNS lookups are bounded at 300 ms; origin-request allows up to 30 s.
+MEMORY_MB = 128
+
+
+def edge_asset_archive(config_json: str) -> pulumi.AssetArchive:
+    """The code archive: function sources, DNS library and the rendered config."""
+    assets: dict[str, pulumi.Asset | pulumi.Archive] = {
+        arcname: pulumi.FileAsset(str(path)) for arcname, path in edge_source_files().items()
+    }
+    assets[EDGE_CONFIG_NAME] = pulumi.StringAsset(config_json)
+    return pulumi.AssetArchive(assets)
+
+
+def edge_role_policy_document(account_id: str, function_name: str) -> str:
+    """Logs only: Lambda@Edge writes to ``/aws/lambda/us-east-1.<fn>`` in every region."""
+    log_group = f"arn:aws:logs:*:{account_id}:log-group:/aws/lambda/us-east-1.{function_name}"
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "WriteOwnLogsInEveryEdgeRegion",
+                    "Effect": "Allow",
+                    "Action": [
+                        "logs:CreateLogGroup",
+                        "logs:CreateLogStream",
+                        "logs:PutLogEvents",
+                    ],
+                    "Resource": [log_group, f"{log_group}:*"],
+                }
+            ],
+        },
+        indent=2,
+    )
+
+
+@dataclass
+class EdgeFunction:
+    """Typed handles on the function and its role."""
+
+    role: aws.iam.Role
+    role_policy: aws.iam.RolePolicy
+    function: aws.lambda_.Function
+    config_json: pulumi.Output[str]
+
+    @property
+    def qualified_arn(self) -> pulumi.Output[str]:
+        return self.function.qualified_arn
+
+
+def create_edge_function(
+    name: str,
+    *,
+    primary_region: str,
+    region_domains: Mapping[str, pulumi.Output[str]],
+    routing_record: pulumi.Output[str],
+    name_servers: pulumi.Output[list[str]],
+    replication: str,
+    parent: pulumi.Resource,
+) -> EdgeFunction:
+    """Declare the role and the published function version in us-east-1."""
+    opts = pulumi.ResourceOptions(parent=parent)
+    role = aws.iam.Role(
+        f"{name}-edge-role",
+        description=f"Execution role of the {name} Lambda@Edge router (logs only)",
+        assume_role_policy=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Principal": {
+                            "Service": ["lambda.amazonaws.com", "edgelambda.amazonaws.com"]
+                        },
+                        "Action": "sts:AssumeRole",
+                    }
+                ],
+            }
+        ),
+        opts=opts,
+    )
+    regions = list(region_domains)
+    config_json = pulumi.Output.all(
+        routing_record, name_servers, *[region_domains[r] for r in regions]
+    ).apply(
+        lambda values: render_edge_config(
+            primary_region=primary_region,
+            region_domains=dict(zip(regions, values[2:], strict=True)),
+            routing_record=values[0],
+            nameservers=values[1],
+            replication=replication,
+        )
+    )
+    function = aws.lambda_.Function(
+        f"{name}-edge-router",
+        region=EDGE_REGION,
+        description=f"Routes {name} cache misses to a healthy region by weight",
+        runtime=RUNTIME,
+        architectures=["x86_64"],
+        handler=HANDLER,
+        role=role.arn,
+        code=config_json.apply(edge_asset_archive),
+        publish=True,
+        timeout=TIMEOUT_S,
+        memory_size=MEMORY_MB,
+        # CloudFront keeps replicas for hours after disassociation; deleting the
+        # function before then fails, so `pulumi destroy` leaves it (see README).
+        skip_destroy=True,
+        opts=opts,
+    )
+    identity = aws.get_caller_identity_output(opts=pulumi.InvokeOptions(parent=parent))
+    role_policy = aws.iam.RolePolicy(
+        f"{name}-edge-logs",
+        role=role.id,
+        policy=pulumi.Output.all(identity.account_id, function.name).apply(
+            lambda v: edge_role_policy_document(v[0], v[1])
+        ),
+        opts=opts,
+    )
+    return EdgeFunction(
+        role=role, role_policy=role_policy, function=function, config_json=config_json
+    )

@@ -1,0 +1,157 @@
+"""S3 replication between the data buckets, per the configured mode.
+
+``from-primary``: the primary bucket replicates to every other bucket (publishers
+write to the primary). ``bidirectional``: every bucket replicates to every other,
+with replica modification sync on. One IAM role serves every rule, with a policy
+that names the exact buckets and actions S3 replication needs.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from components.buckets import DataBucket
+
+RTC_MINUTES = 15
+
+
+def replication_pairs(
+    regions: Sequence[str], primary_region: str, mode: str
+) -> list[tuple[str, list[str]]]:
+    """(source region, destination regions) for each bucket that replicates."""
+    if mode == "from-primary":
+        return [(primary_region, [r for r in regions if r != primary_region])]
+    return [(source, [r for r in regions if r != source]) for source in regions]
+
+
+def replication_policy_document(source_arns: Sequence[str], destination_arns: Sequence[str]) -> str:
+    """Least privilege for S3 replication: read sources' versions, write replicas."""
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "ReadReplicationConfiguration",
+                    "Effect": "Allow",
+                    "Action": ["s3:GetReplicationConfiguration", "s3:ListBucket"],
+                    "Resource": sorted(source_arns),
+                },
+                {
+                    "Sid": "ReadSourceVersions",
+                    "Effect": "Allow",
+                    "Action": [
+                        "s3:GetObjectVersionForReplication",
+                        "s3:GetObjectVersionAcl",
+                        "s3:GetObjectVersionTagging",
+                    ],
+                    "Resource": sorted(f"{arn}/*" for arn in source_arns),
+                },
+                {
+                    "Sid": "WriteReplicas",
+                    "Effect": "Allow",
+                    "Action": ["s3:ReplicateObject", "s3:ReplicateDelete", "s3:ReplicateTags"],
+                    "Resource": sorted(f"{arn}/*" for arn in destination_arns),
+                },
+            ],
+        },
+        indent=2,
+    )
+
+
+@dataclass
+class Replication:
+    """Typed handles on the replication role and each source bucket's configuration."""
+
+    role: aws.iam.Role
+    policy: aws.iam.RolePolicy
+    configurations: dict[str, aws.s3.BucketReplicationConfig]
+
+
+def create_replication(
+    name: str,
+    buckets: Mapping[str, DataBucket],
+    *,
+    primary_region: str,
+    mode: str,
+    replication_time_control: bool,
+    parent: pulumi.Resource,
+) -> Replication:
+    """Declare the role, its policy and one replication configuration per source."""
+    pairs = replication_pairs(list(buckets), primary_region, mode)
+    sources = [src for src, _ in pairs]
+    destinations = sorted({dst for _, dsts in pairs for dst in dsts})
+    opts = pulumi.ResourceOptions(parent=parent)
+
+    role = aws.iam.Role(
+        f"{name}-replication-role",
+        description=f"S3 replication between the {name} data buckets",
+        assume_role_policy=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"Service": "s3.amazonaws.com"},
+                        "Action": "sts:AssumeRole",
+                    }
+                ],
+            }
+        ),
+        opts=opts,
+    )
+    policy = aws.iam.RolePolicy(
+        f"{name}-replication-policy",
+        role=role.id,
+        policy=pulumi.Output.all(
+            [buckets[r].bucket.arn for r in sources],
+            [buckets[r].bucket.arn for r in destinations],
+        ).apply(lambda arns: replication_policy_document(arns[0], arns[1])),
+        opts=opts,
+    )
+
+    configurations: dict[str, aws.s3.BucketReplicationConfig] = {}
+    for source, dests in pairs:
+        rules = []
+        for priority, dest in enumerate(dests):
+            destination: dict[str, object] = {
+                "bucket": buckets[dest].bucket.arn,
+                "storage_class": "STANDARD",
+            }
+            if replication_time_control:
+                destination["replication_time"] = {
+                    "status": "Enabled",
+                    "time": {"minutes": RTC_MINUTES},
+                }
+                destination["metrics"] = {
+                    "status": "Enabled",
+                    "event_threshold": {"minutes": RTC_MINUTES},
+                }
+            rule: dict[str, object] = {
+                "id": f"to-{dest}",
+                "status": "Enabled",
+                "priority": priority,
+                "filter": {"prefix": ""},
+                "delete_marker_replication": {"status": "Enabled"},
+                "destination": destination,
+            }
+            if mode == "bidirectional":
+                rule["source_selection_criteria"] = {"replica_modifications": {"status": "Enabled"}}
+            rules.append(rule)
+        # Versioning must be on at the source and at every destination first, or the
+        # first `pulumi up` fails (DESIGN.md).
+        depends_on: list[pulumi.Resource] = [buckets[source].versioning, policy]
+        depends_on += [buckets[dest].versioning for dest in dests]
+        configurations[source] = aws.s3.BucketReplicationConfig(
+            f"{name}-{source}-replication",
+            region=source,
+            bucket=buckets[source].bucket.id,
+            role=role.arn,
+            rules=rules,
+            opts=pulumi.ResourceOptions(parent=parent, depends_on=depends_on),
+        )
+    return Replication(role=role, policy=policy, configurations=configurations)
