@@ -12,8 +12,8 @@ import hashlib
 import json
 import runpy
 from collections.abc import Callable, Iterator, Mapping
-from pathlib import Path
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pulumi

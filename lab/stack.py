@@ -1,0 +1,241 @@
+"""Build the lab's :class:`LabStack` from the resources the Pulumi program declares.
+
+``load_stack`` runs the project's ``__main__.py`` for one stack (reading
+``Pulumi.<stack>.yaml``) under recording mocks, exactly as ``pulumi up`` would run
+it, and reads regions, weights, records, health checks, origins, failover criteria,
+timeouts and the function's built archive from the recorded registrations. Nothing
+here restates a value the program declares.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pulumi
+
+from components.edge_package import EDGE_CONFIG_NAME, zip_archive
+from components.testing import RecordingMocks, Registration, read_stack_file, run_program
+from lab.model import (
+    DistributionSpec,
+    FunctionSpec,
+    HealthCheckSpec,
+    LabStack,
+    OriginGroupSpec,
+    OriginSpec,
+    RegionSpec,
+    ReplicationRule,
+    RoutingSpec,
+)
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+
+T_BUCKET = "aws:s3/bucket:Bucket"
+T_OBJECT = "aws:s3/bucketObjectv2:BucketObjectv2"
+T_REPLICATION = "aws:s3/bucketReplicationConfig:BucketReplicationConfig"
+T_RECORD = "aws:route53/record:Record"
+T_HEALTH = "aws:route53/healthCheck:HealthCheck"
+T_ZONE = "aws:route53/zone:Zone"
+T_FUNCTION = "aws:lambda/function:Function"
+T_DISTRIBUTION = "aws:cloudfront/distribution:Distribution"
+
+_RECORD_VALUE = re.compile(r"^v=1 region=(?P<region>[a-z0-9-]+) weight=(?P<weight>\d+)$")
+
+
+class StackError(RuntimeError):
+    """The stack cannot be run in the lab (missing file, unexpected declaration)."""
+
+
+def archive_bytes(archive: pulumi.AssetArchive) -> dict[str, bytes]:
+    """The file contents of an ``AssetArchive`` as the program declared it."""
+    contents: dict[str, bytes] = {}
+    for arcname, asset in archive.assets.items():
+        if isinstance(asset, pulumi.StringAsset):
+            contents[arcname] = asset.text.encode("utf-8")
+        elif isinstance(asset, pulumi.FileAsset):
+            contents[arcname] = Path(asset.path).read_bytes()
+        else:
+            raise StackError(
+                f"archive entry {arcname!r} is a {type(asset).__name__}, "
+                "expected a StringAsset or FileAsset"
+            )
+    return contents
+
+
+def _int(value: Any) -> int:
+    return int(value) if value is not None else 0
+
+
+def _only(mocks: RecordingMocks, type_token: str) -> Registration:
+    found = mocks.of_type(type_token)
+    if len(found) != 1:
+        raise StackError(
+            f"the lab runs one {type_token} per stack; the program declared {len(found)}"
+        )
+    return found[0]
+
+
+def stack_from_registrations(mocks: RecordingMocks, stack: str = "prod") -> LabStack:
+    """Translate recorded registrations into the lab's plain model."""
+    buckets = {r.inputs["region"]: r for r in mocks.of_type(T_BUCKET)}
+    bucket_region_by_arn = {r.state["arn"]: region for region, r in buckets.items()}
+    bucket_region_by_id = {r.id: region for region, r in buckets.items()}
+
+    function_reg = _only(mocks, T_FUNCTION)
+    contents = archive_bytes(function_reg.inputs["code"])
+    edge_config = json.loads(contents[EDGE_CONFIG_NAME])
+    function = FunctionSpec(
+        name=function_reg.state["name"],
+        handler=function_reg.inputs["handler"],
+        runtime=function_reg.inputs["runtime"],
+        timeout_s=_int(function_reg.inputs.get("timeout")),
+        memory_mb=_int(function_reg.inputs.get("memorySize")),
+        archive_zip=zip_archive(contents),
+        qualified_arn=function_reg.state["qualifiedArn"],
+    )
+
+    checks_by_id = {r.id: r for r in mocks.of_type(T_HEALTH)}
+    records = mocks.of_type(T_RECORD)
+    if not records:
+        raise StackError("the program declared no routing records")
+    regions: dict[str, RegionSpec] = {}
+    for record in records:
+        value = record.inputs["records"][0]
+        match = _RECORD_VALUE.match(value)
+        if match is None:
+            raise StackError(f"routing record {record.name} has an unexpected value {value!r}")
+        region = record.inputs["setIdentifier"]
+        check_reg = checks_by_id.get(record.inputs.get("healthCheckId") or "")
+        check = None
+        if check_reg is not None:
+            check = HealthCheckSpec(
+                region=region,
+                fqdn=check_reg.inputs["fqdn"],
+                resource_path=check_reg.inputs["resourcePath"],
+                search_string=check_reg.inputs.get("searchString"),
+                request_interval_s=_int(check_reg.inputs["requestInterval"]),
+                failure_threshold=_int(check_reg.inputs["failureThreshold"]),
+            )
+        bucket = buckets[region]
+        regions[region] = RegionSpec(
+            region=region,
+            bucket=bucket.state["bucket"],
+            domain=bucket.state["bucketRegionalDomainName"],
+            weight=int(match["weight"]),
+            record_value=value,
+            health_check=check,
+        )
+    # Declaration order of the buckets is the configured order of the regions.
+    regions = {region: regions[region] for region in buckets if region in regions}
+
+    zones = mocks.of_type(T_ZONE)
+    record_names = {r.inputs["name"] for r in records}
+    if len(record_names) != 1:
+        raise StackError(f"routing records must share one name, found {sorted(record_names)}")
+    # A created zone, or the existing one the program looked up by id.
+    zone_name = zones[0].state["name"] if zones else mocks.existing_zone_name
+    routing = RoutingSpec(
+        zone_name=zone_name.rstrip("."),
+        record_name=record_names.pop().rstrip("."),
+        ttl_s=_int(records[0].inputs["ttl"]),
+        nameservers=tuple(edge_config["routing"]["nameservers"]),
+    )
+
+    rules: list[ReplicationRule] = []
+    for config in mocks.of_type(T_REPLICATION):
+        source = bucket_region_by_id[config.inputs["bucket"]]
+        for rule in config.inputs["rules"]:
+            if rule.get("status") != "Enabled":
+                continue
+            destination = bucket_region_by_arn[rule["destination"]["bucket"]]
+            delete_markers = (rule.get("deleteMarkerReplication") or {}).get("status")
+            rules.append(
+                ReplicationRule(
+                    rule_id=rule.get("id", f"to-{destination}"),
+                    source_region=source,
+                    source_bucket=buckets[source].state["bucket"],
+                    destination_region=destination,
+                    destination_bucket=buckets[destination].state["bucket"],
+                    prefix=(rule.get("filter") or {}).get("prefix", "") or "",
+                    delete_markers=delete_markers == "Enabled",
+                )
+            )
+
+    distribution = _distribution(_only(mocks, T_DISTRIBUTION))
+    probes = mocks.of_type(T_OBJECT)
+    if not probes:
+        raise StackError("the program declared no health probe object")
+    return LabStack(
+        stack=stack,
+        primary_region=edge_config["primary_region"],
+        replication_mode=edge_config["replication"],
+        regions=regions,
+        routing=routing,
+        replication=tuple(rules),
+        distribution=distribution,
+        function=function,
+        probe_key=probes[0].inputs["key"],
+        probe_body=probes[0].inputs["content"],
+    )
+
+
+def _distribution(reg: Registration) -> DistributionSpec:
+    inputs = reg.inputs
+    origins = {}
+    for origin in inputs["origins"]:
+        headers = {h["name"].lower(): h["value"] for h in origin.get("customHeaders") or []}
+        origins[origin["originId"]] = OriginSpec(
+            origin_id=origin["originId"],
+            domain=origin["domainName"],
+            custom_headers=headers,
+            connection_timeout_s=_int(origin.get("connectionTimeout") or 10),
+            connection_attempts=_int(origin.get("connectionAttempts") or 3),
+            origin_path=origin.get("originPath") or "",
+        )
+    group = None
+    for declared in inputs.get("originGroups") or []:
+        members = [m["originId"] for m in declared["members"]]
+        group = OriginGroupSpec(
+            group_id=declared["originId"],
+            primary_origin_id=members[0],
+            failover_origin_id=members[1],
+            status_codes=tuple(
+                sorted(_int(c) for c in declared["failoverCriteria"]["statusCodes"])
+            ),
+        )
+    behaviour = inputs["defaultCacheBehavior"]
+    associations = {
+        a["eventType"]: a["lambdaArn"] for a in behaviour.get("lambdaFunctionAssociations") or []
+    }
+    return DistributionSpec(
+        distribution_id=reg.id,
+        domain_name=reg.state["domainName"],
+        origins=origins,
+        origin_group=group,
+        target_origin_id=behaviour["targetOriginId"],
+        allowed_methods=tuple(behaviour["allowedMethods"]),
+        function_associations=associations,
+        error_caching_ttl_s={
+            _int(e["errorCode"]): _int(e.get("errorCachingMinTtl"))
+            for e in inputs.get("customErrorResponses") or []
+        },
+        viewer_protocol_policy=behaviour["viewerProtocolPolicy"],
+    )
+
+
+def load_stack(stack: str = "prod", project_dir: Path | None = None) -> LabStack:
+    """Run ``__main__.py`` for ``stack`` under recording mocks and return its lab model."""
+    project_dir = Path(project_dir or PROJECT_DIR)
+    stack_file = project_dir / f"Pulumi.{stack}.yaml"
+    if not stack_file.is_file():
+        available = sorted(
+            p.name[len("Pulumi.") : -len(".yaml")] for p in project_dir.glob("Pulumi.*.yaml")
+        )
+        raise StackError(
+            f"no stack file {stack_file.name} in {project_dir}; "
+            f"stacks here: {', '.join(available) or 'none'}"
+        )
+    mocks = run_program(project_dir, read_stack_file(stack_file), stack=stack)
+    return stack_from_registrations(mocks, stack)
