@@ -1,0 +1,158 @@
+"""The pure routing core: parse the DNS routing table, rank regions, pick failover.
+
+Plain functions on plain data (no I/O, no clock), so every rule here is unit-tested
+directly and behaves identically in every container.
+
+Ranking (DESIGN.md section 4) is weighted rendezvous hashing: for each region ``r``
+with weight ``w > 0``, ``score = w / -ln(u)`` where ``u`` in (0, 1) comes from the
+first 8 bytes of ``blake2b(r + "/" + uri)``. Highest score first. Regions with weight
+0 follow all others, ordered by the same hash as if they had weight 1, so a fully
+drained table still spreads load. Ties (practically impossible) break by name.
+Python's ``hash()`` is never used: it is salted per process.
+
+Table values (one TXT string per region) follow a strict grammar: exactly the keys
+``v=1``, ``region=<region>`` and ``weight=<0-255>``, separated by spaces. Any other
+key makes the whole value *ignored*, in particular ``domain=...``: a record cannot
+point a region at another bucket, because domains only ever come from the baked
+topology, and a value that tries is treated as not ours (logged, region dropped)
+rather than half-trusted. A region named twice keeps its lowest weight, so a drain
+in progress wins over a stale value.
+
+Failover (the origin group's second attempt, marked by a header): the attempt must
+not go back to the origin that just failed when any other topology region exists.
+
+* ``from-primary``: the primary (the replication source, never behind) when it is in
+  the table with weight > 0 and was not the first choice; otherwise as below.
+* ``bidirectional`` (and the fallback of the rule above): the second region of the
+  ranking.
+* With only one region in the table, that region is the one that just failed, so
+  the attempt goes to the best *other* topology region (equal weights, same hash).
+  The table may be up to one TTL stale or the health check may not have caught up;
+  a region the table leaves out is a better bet than repeating the failed request.
+  Only a single-region topology retries the same region.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from hashlib import blake2b
+from math import log
+
+RECORD_VERSION = "1"
+MAX_WEIGHT = 255
+_UNIT_SCALE = float(1 << 52)
+_RECORD_KEYS = frozenset({"v", "region", "weight"})
+_PREFIXES: dict[str, bytes] = {}
+
+
+def _prefix(region: str) -> bytes:
+    """``region + "/"`` as bytes, memoised: regions are few and fixed per config."""
+    prefix = _PREFIXES.get(region)
+    if prefix is None:
+        prefix = _PREFIXES[region] = (region + "/").encode("utf-8", "surrogatepass")
+    return prefix
+
+
+def unit_hash(region: str, uri: str) -> float:
+    """The stable ``u`` in (0, 1) exclusive for ``region + "/" + uri``.
+
+    The top 52 bits of the 64-bit digest, centred in their bucket, are exact in a
+    double, so ``u`` is never 0 or 1 and ``-ln(u)`` is always finite and positive.
+    """
+    data = _prefix(region) + uri.encode("utf-8", "surrogatepass")
+    bits = int.from_bytes(blake2b(data, digest_size=8).digest(), "big") >> 12
+    return (bits + 0.5) / _UNIT_SCALE
+
+
+def rank_regions(table: Mapping[str, int], uri: str) -> list[str]:
+    """Every region of ``table`` (region -> weight), best first, for this URI."""
+    uri_bytes = uri.encode("utf-8", "surrogatepass")
+    scored = []
+    for region, weight in table.items():
+        data = _prefix(region) + uri_bytes
+        bits = int.from_bytes(blake2b(data, digest_size=8).digest(), "big") >> 12
+        minus_ln_u = -log((bits + 0.5) / _UNIT_SCALE)
+        if weight > 0:
+            scored.append((True, weight / minus_ln_u, region))
+        else:
+            scored.append((False, 1.0 / minus_ln_u, region))
+    scored.sort(reverse=True)
+    return [region for _, _, region in scored]
+
+
+def failover_target(
+    table: Mapping[str, int],
+    ranking: Sequence[str],
+    uri: str,
+    *,
+    primary_region: str,
+    replication: str,
+    topology_regions: Iterable[str],
+) -> str:
+    """The region for the origin group's failover attempt (rules in the module doc)."""
+    first_choice = ranking[0]
+    if (
+        replication == "from-primary"
+        and first_choice != primary_region
+        and table.get(primary_region, 0) > 0
+    ):
+        return primary_region
+    if len(ranking) > 1:
+        return ranking[1]
+    others = {region: 1 for region in topology_regions if region != first_choice}
+    return rank_regions(others, uri)[0] if others else first_choice
+
+
+def parse_route_value(value: str) -> tuple[str, int]:
+    """``"v=1 region=eu-west-1 weight=40"`` -> ``("eu-west-1", 40)``.
+
+    Raises ``ValueError`` saying what is wrong; the caller logs and ignores it.
+    """
+    fields: dict[str, str] = {}
+    for token in value.split():
+        key, sep, field_value = token.partition("=")
+        if not sep or not key:
+            raise ValueError(f"token {token!r} is not key=value")
+        if key in fields:
+            raise ValueError(f"key {key!r} appears twice")
+        fields[key] = field_value
+    unexpected = sorted(set(fields) - _RECORD_KEYS)
+    if unexpected:
+        raise ValueError(f"unexpected keys {unexpected}; v=1 allows only v, region, weight")
+    if fields.get("v") != RECORD_VERSION:
+        raise ValueError(f"version is {fields.get('v')!r}; expected v=1")
+    region = fields.get("region", "")
+    if not region:
+        raise ValueError("region is missing")
+    weight_text = fields.get("weight", "")
+    if not (weight_text.isascii() and weight_text.isdigit()) or int(weight_text) > MAX_WEIGHT:
+        raise ValueError(f"weight {weight_text!r} is not an integer in 0-{MAX_WEIGHT}")
+    return region, int(weight_text)
+
+
+def build_table(
+    values: Iterable[str], topology_regions: Iterable[str]
+) -> tuple[dict[str, int], list[tuple[str, str]]]:
+    """Turn the TXT values into a table restricted to the topology.
+
+    Returns ``(table, ignored)`` where ``ignored`` lists ``(value, reason)`` once per
+    distinct ignored value. Regions outside the topology are ignored: the domain to
+    route to always comes from the baked config, never from DNS.
+    """
+    known = set(topology_regions)
+    table: dict[str, int] = {}
+    ignored: dict[str, str] = {}
+    for value in values:
+        try:
+            region, weight = parse_route_value(value)
+        except ValueError as error:
+            ignored.setdefault(value, str(error))
+            continue
+        if region not in known:
+            ignored.setdefault(value, f"region {region!r} is not in the topology {sorted(known)}")
+            continue
+        if region in table:
+            ignored.setdefault(value, f"region {region!r} listed twice; lowest weight kept")
+            weight = min(weight, table[region])
+        table[region] = weight
+    return table, list(ignored.items())
