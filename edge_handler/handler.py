@@ -1,0 +1,201 @@
+"""Lambda@Edge entry point: route every cache miss to a healthy region by weight.
+
+``handler(event, context)`` is thin: it finds the request or response in the event,
+asks :class:`EdgeRouter` (config + routing-table cache + the pure core in
+:mod:`edge_handler.routing`) what to do, and fails open. Any exception, a broken
+config, or an event it does not understand returns the request (origin-request) or
+the response (origin-response) exactly as CloudFront sent it, with one JSON log
+line: CloudFront then uses the configured origin, a valid bucket. A routing bug must
+never become the outage.
+
+The router mutates the event in place, and only after every decision is made and
+every lookup has succeeded, so a failure half way cannot leave a half-rewritten
+request behind. The config is loaded at import (once per container); if that fails
+the container keeps answering fail-open instead of crash-looping.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from edge_handler import log, routing
+from edge_handler.config import EdgeConfig, load_config
+from edge_handler.table import Resolver, RoutingTableCache
+
+ROUTED_EVENT_TYPES = ("origin-request", "origin-response")
+
+
+class EdgeRouter:
+    """Everything one container knows: the topology and its routing-table cache."""
+
+    def __init__(self, config: EdgeConfig, cache: RoutingTableCache) -> None:
+        self.config = config
+        self.cache = cache
+
+    def origin_request(self, request: dict) -> dict:
+        """Point an S3 origin at the chosen region's bucket; custom origins pass through."""
+        config = self.config
+        origin = request["origin"]
+        if "custom" in origin or "s3" not in origin:
+            return request
+        s3 = origin["s3"]
+        headers = request["headers"]
+        uri = request["uri"]
+        if not isinstance(s3, dict) or not isinstance(headers, dict) or not isinstance(uri, str):
+            raise TypeError("request.origin.s3, request.headers or request.uri has the wrong type")
+        table = self.cache.table()
+        ranking = routing.rank_regions(table, uri)
+        region = ranking[0]
+        if _is_failover_attempt(s3, config.failover_header):
+            region = routing.failover_target(
+                table,
+                ranking,
+                uri,
+                primary_region=config.primary_region,
+                replication=config.replication,
+                topology_regions=config.regions,
+            )
+            log.anomaly(
+                "failover_attempt",
+                key=f"{ranking[0]}->{region}",
+                uri=uri,
+                first_choice=ranking[0],
+                target=region,
+                replication=config.replication,
+                table=table,
+            )
+        domain = config.region_domains[region]  # KeyError (fail open) if not topology
+        s3["domainName"] = domain
+        s3["region"] = region
+        headers["host"] = [{"key": "Host", "value": domain}]
+        return request
+
+    def origin_response(self, request: dict, response: dict) -> dict:
+        """Name the region that served the object in the response's region header."""
+        origin = request["origin"]
+        s3 = origin.get("s3") if "custom" not in origin else None
+        if not isinstance(s3, dict):
+            return response
+        domain = s3.get("domainName")
+        region = (
+            self.config.domain_regions.get(domain.lower().rstrip("."))
+            if isinstance(domain, str)
+            else None
+        )
+        if region is None:
+            log.anomaly("unknown_origin_domain", key=repr(domain), domain=domain)
+            return response
+        headers = response["headers"]
+        if not isinstance(headers, dict):
+            raise TypeError(f"response.headers is a {type(headers).__name__}, not an object")
+        headers[self.config.region_header] = [
+            {"key": self.config.region_header_key, "value": region}
+        ]
+        return response
+
+
+def _is_failover_attempt(s3: dict, marker: str) -> bool:
+    """The origin group's secondary origin carries ``<failover_header>: 1``."""
+    custom_headers = s3.get("customHeaders")
+    if not isinstance(custom_headers, dict):
+        return False
+    entries = custom_headers.get(marker)
+    if not isinstance(entries, list):
+        return False
+    return any(isinstance(entry, dict) and entry.get("value") == "1" for entry in entries)
+
+
+def build_router(
+    config_path: str | None = None,
+    *,
+    resolver: Resolver | None = None,
+    clock: Callable[[], float] = time.monotonic,
+) -> EdgeRouter:
+    """Load the config (raises ``ConfigError``) and build a fresh container's router."""
+    config = load_config(config_path)
+    return EdgeRouter(config, RoutingTableCache(config, resolver=resolver, clock=clock))
+
+
+_router: EdgeRouter | None = None
+_config_error: str | None = None
+
+
+def reset_container(router: EdgeRouter | None = None) -> EdgeRouter | None:
+    """Start over as a fresh container: use ``router``, or load the config again.
+
+    For tests and the lab; Lambda calls nothing but :func:`handler`. Never raises: a
+    broken config is logged once and leaves the container failing open.
+    """
+    global _router, _config_error
+    if router is not None:
+        _router, _config_error = router, None
+        return router
+    try:
+        _router, _config_error = build_router(), None
+    except Exception as error:
+        _router, _config_error = None, f"{type(error).__name__}: {error}"
+        log.anomaly("config_error", error=_config_error)
+    return _router
+
+
+def current_router() -> EdgeRouter | None:
+    """The container's router, or None while the config is broken."""
+    return _router
+
+
+def handler(event: dict, context: object) -> dict | None:
+    """The Lambda@Edge entry point (``edge_handler.handler.handler``)."""
+    try:
+        cf = event["Records"][0]["cf"]
+        event_type = cf["config"]["eventType"]
+        router = _router
+        if router is None:
+            log.anomaly("config_unavailable", error=_config_error)
+            return _unchanged(event)
+        if event_type == "origin-request":
+            return router.origin_request(cf["request"])
+        if event_type == "origin-response":
+            return router.origin_response(cf["request"], cf["response"])
+        log.anomaly("unexpected_event_type", key=repr(event_type), event_type=event_type)
+        return _unchanged(event)
+    except Exception as error:
+        log.anomaly(
+            "exception",
+            key=f"{type(error).__name__}: {error}"[:200],
+            error=f"{type(error).__name__}: {error}",
+            where=_where(error),
+        )
+        return _unchanged(event)
+
+
+def _unchanged(event: object) -> dict | None:
+    """What CloudFront sent, to pass through: the response on response events, else
+    the request; None only for an event too malformed to contain either."""
+    try:
+        cf = event["Records"][0]["cf"]  # type: ignore[index]
+    except Exception:
+        return None
+    try:
+        event_type = cf["config"]["eventType"]
+    except Exception:
+        event_type = ""
+    is_response = isinstance(event_type, str) and event_type.endswith("-response")
+    try:
+        return cf["response" if is_response else "request"]
+    except Exception:
+        return None
+
+
+def _where(error: BaseException) -> str:
+    """``file:line`` of the innermost frame, enough to find a bug from one log line."""
+    traceback = error.__traceback__
+    while traceback is not None and traceback.tb_next is not None:
+        traceback = traceback.tb_next
+    if traceback is None:
+        return "?"
+    code = traceback.tb_frame.f_code
+    return f"{code.co_filename.rsplit('/', 1)[-1]}:{traceback.tb_lineno} in {code.co_name}"
+
+
+reset_container()

@@ -1,0 +1,97 @@
+"""The per-container routing-table cache: one DNS lookup per TTL, never more.
+
+State that lives across invocations is this one object, with an injectable clock and
+resolver so tests control time and DNS. Rules (DESIGN.md section 4):
+
+* A good answer is cached for its TTL clamped to ``[min_ttl_s, max_ttl_s]``.
+* A failed lookup (timeout, SERVFAIL, NXDOMAIN, empty, garbage, or no usable value)
+  keeps the last good table, else every topology region at equal weight, and no new
+  lookup starts before ``min_ttl_s`` has passed.
+* At most one lookup in flight: a caller that finds one running does not wait, it
+  uses the current table (stale or fallback). Lambda runs one request at a time per
+  container, so this only matters for threaded hosts such as the lab.
+"""
+
+from __future__ import annotations
+
+import time
+from _thread import allocate_lock
+from collections.abc import Callable, Sequence
+
+from edge_handler import log, routing
+from edge_handler.config import EdgeConfig
+
+# (record name, ((host, port), ...), total timeout in seconds) -> (TXT values, TTL)
+Resolver = Callable[[str, Sequence[tuple[str, int]], float], tuple[list[str], int]]
+
+
+class RoutingTableCache:
+    """Holds the routing table (region -> weight) and refreshes it from DNS."""
+
+    def __init__(
+        self,
+        config: EdgeConfig,
+        *,
+        resolver: Resolver | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._config = config
+        self._resolver = resolver
+        self._clock = clock
+        self._lock = allocate_lock()
+        self.fallback: dict[str, int] = {region: 1 for region in config.regions}
+        self.last_good: dict[str, int] | None = None
+        self.current: dict[str, int] = self.fallback
+        self.refresh_at = float("-inf")
+        self.lookups = 0
+        self.failures = 0
+
+    def table(self) -> dict[str, int]:
+        """The table to route with now; refreshes it first when it is due."""
+        if self._clock() < self.refresh_at:
+            return self.current
+        if not self._lock.acquire(False):
+            return self.current
+        try:
+            if self._clock() >= self.refresh_at:
+                self._refresh()
+        finally:
+            self._lock.release()
+        return self.current
+
+    def _refresh(self) -> None:
+        config = self._config
+        self.lookups += 1
+        try:
+            resolver = self._resolver
+            if resolver is None:
+                # Imported on the first lookup, not at cold start: the DNS library
+                # costs more to import than the rest of the function together.
+                from edge_handler.txt_lookup import DnsTxtResolver
+
+                resolver = self._resolver = DnsTxtResolver()
+            values, ttl = resolver(config.record, config.nameservers, config.timeout_s)
+            table, ignored = routing.build_table(values, config.regions)
+            for value, reason in ignored:
+                log.anomaly(
+                    "ignored_record", key=value, record=config.record, value=value, reason=reason
+                )
+            if not table:
+                raise LookupError(f"no usable routing value among {len(values)} TXT values")
+        except Exception as error:
+            self.failures += 1
+            self.current = self.last_good or self.fallback
+            self.refresh_at = self._clock() + config.min_ttl_s
+            log.anomaly(
+                "lookup_failed",
+                key=type(error).__name__,
+                record=config.record,
+                error=f"{type(error).__name__}: {error}",
+                fallback="last_good" if self.last_good else "equal_weights",
+                table=self.current,
+                retry_in_s=config.min_ttl_s,
+            )
+            return
+        self.last_good = self.current = table
+        ttl = min(max(ttl, config.min_ttl_s), config.max_ttl_s)
+        self.refresh_at = self._clock() + ttl
