@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import runpy
+import threading
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -60,8 +61,8 @@ class RecordingMocks(pulumi.runtime.Mocks):
         self.registrations: list[Registration] = []
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self.existing_zone_name = existing_zone_name
-        self._request: Any = None
-        self._urn = ""
+        self._requests: dict[tuple[str, str], tuple[str, str, list[str]]] = {}
+        self._lock = threading.Lock()
 
     # -- installing ---------------------------------------------------------------
     def install(self, project: str = "asset-delivery", stack: str = "test") -> None:
@@ -70,12 +71,17 @@ class RecordingMocks(pulumi.runtime.Mocks):
         register = monitor.RegisterResource
 
         def register_with_request(request: Any) -> Any:
-            self._request = request
-            self._urn = monitor.make_urn(request.parent, request.type, request.name)
-            try:
-                return register(request)
-            finally:
-                self._request = None
+            # Registrations arrive on several threads: key what we learn by type and name.
+            dependencies = set(request.dependencies)
+            for deps in request.propertyDependencies.values():
+                dependencies.update(deps.urns)
+            with self._lock:
+                self._requests[(request.type, request.name)] = (
+                    monitor.make_urn(request.parent, request.type, request.name),
+                    request.parent,
+                    sorted(dependencies),
+                )
+            return register(request)
 
         monitor.RegisterResource = register_with_request  # type: ignore[method-assign]
         pulumi.runtime.set_mocks(self, project=project, stack=stack, preview=False, monitor=monitor)
@@ -104,13 +110,8 @@ class RecordingMocks(pulumi.runtime.Mocks):
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict]:
         inputs = dict(args.inputs)
         resource_id, state = self._outputs(args.typ, args.name, inputs)
-        request = self._request
-        parent = getattr(request, "parent", "") if request is not None else ""
-        urn = self._urn if request is not None else ""
-        dependencies = list(getattr(request, "dependencies", []) or [])
-        if request is not None:
-            for deps in getattr(request, "propertyDependencies", {}).values():
-                dependencies.extend(deps.urns)
+        with self._lock:
+            urn, parent, dependencies = self._requests.get((args.typ, args.name), ("", "", []))
         self.registrations.append(
             Registration(
                 type=args.typ,
@@ -120,7 +121,7 @@ class RecordingMocks(pulumi.runtime.Mocks):
                 id=resource_id,
                 urn=urn,
                 parent=parent,
-                dependencies=sorted(set(dependencies)),
+                dependencies=dependencies,
             )
         )
         return resource_id, state

@@ -127,8 +127,8 @@ def stack_from_registrations(mocks: RecordingMocks, stack: str = "prod") -> LabS
             record_value=value,
             health_check=check,
         )
-    # Declaration order of the buckets is the configured order of the regions.
-    regions = {region: regions[region] for region in buckets if region in regions}
+    # The baked topology keeps the configured order of the regions.
+    regions = {region: regions[region] for region in edge_config["regions"] if region in regions}
 
     zones = mocks.of_type(T_ZONE)
     record_names = {r.inputs["name"] for r in records}

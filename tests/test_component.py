@@ -1,0 +1,629 @@
+"""The Pulumi program and the MultiRegionAssetDelivery component, under recording mocks.
+
+Each scenario runs once (module fixtures) and the tests assert on what was declared:
+the properties a user relies on, per region and globally.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from collections import Counter
+from pathlib import Path
+
+import pulumi
+import pytest
+
+from components import ConfigError, MultiRegionAssetDelivery
+from components.buckets import PROBE_KEY, PROBE_MATCH
+from components.testing import (
+    HEALTH_CHECKER_CIDRS,
+    MANAGED_CACHE_POLICIES,
+    MANAGED_RESPONSE_HEADERS_POLICIES,
+    ZONE_NAME_SERVERS,
+    RecordingMocks,
+    Registration,
+    read_stack_file,
+    run_program,
+    run_with_mocks,
+)
+from lab.stack import archive_bytes
+
+ROOT = Path(__file__).resolve().parent.parent
+PROD = read_stack_file(ROOT / "Pulumi.prod.yaml")
+THREE = [
+    {"region": "us-east-1", "weight": 50},
+    {"region": "eu-west-1", "weight": 30},
+    {"region": "ap-southeast-2", "weight": 20},
+]
+
+T = {
+    "bucket": "aws:s3/bucket:Bucket",
+    "versioning": "aws:s3/bucketVersioning:BucketVersioning",
+    "bpa": "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
+    "ownership": "aws:s3/bucketOwnershipControls:BucketOwnershipControls",
+    "sse": "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+    "lifecycle": "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
+    "policy": "aws:s3/bucketPolicy:BucketPolicy",
+    "object": "aws:s3/bucketObjectv2:BucketObjectv2",
+    "replication": "aws:s3/bucketReplicationConfig:BucketReplicationConfig",
+    "role": "aws:iam/role:Role",
+    "role_policy": "aws:iam/rolePolicy:RolePolicy",
+    "zone": "aws:route53/zone:Zone",
+    "record": "aws:route53/record:Record",
+    "health": "aws:route53/healthCheck:HealthCheck",
+    "function": "aws:lambda/function:Function",
+    "oai": "aws:cloudfront/originAccessIdentity:OriginAccessIdentity",
+    "distribution": "aws:cloudfront/distribution:Distribution",
+    "component": "asset-delivery:index:MultiRegionAssetDelivery",
+}
+
+
+def component_run(args: dict, name: str = "media") -> RecordingMocks:
+    return run_with_mocks(lambda: MultiRegionAssetDelivery(name, args) and None, {})
+
+
+@pytest.fixture(scope="module")
+def prod() -> RecordingMocks:
+    return run_program(ROOT, PROD, stack="prod")
+
+
+@pytest.fixture(scope="module")
+def three_bidirectional() -> RecordingMocks:
+    return component_run(
+        {"regions": THREE, "replication": "bidirectional", "replication_time_control": True}
+    )
+
+
+@pytest.fixture(scope="module")
+def three_from_primary() -> RecordingMocks:
+    return component_run({"regions": THREE, "primary_region": "eu-west-1"})
+
+
+@pytest.fixture(scope="module")
+def custom_domain() -> RecordingMocks:
+    return component_run(
+        {
+            "regions": THREE[:2],
+            "domain_names": ["assets.example.com"],
+            "certificate_arn": "arn:aws:acm:us-east-1:123456789012:certificate/"
+            "01234567-89ab-cdef-0123-456789abcdef",
+            "web_acl_arn": "arn:aws:wafv2:us-east-1:123456789012:global/webacl/edge/"
+            "01234567-89ab-cdef-0123-456789abcdef",
+            "price_class": "PriceClass_100",
+            "routing_zone_id": "Z0123456789ABCDEFGHIJ",
+            "health_checks": False,
+            "origin_connection_timeout": 2,
+            "origin_connection_attempts": 2,
+        }
+    )
+
+
+ALL = ["prod", "three_bidirectional", "three_from_primary"]
+
+
+@pytest.fixture(params=ALL)
+def stack(request: pytest.FixtureRequest) -> RecordingMocks:
+    return request.getfixturevalue(request.param)
+
+
+def regions_of(mocks: RecordingMocks) -> list[str]:
+    return [b.inputs["region"] for b in mocks.of_type(T["bucket"])]
+
+
+def per_region(mocks: RecordingMocks, kind: str) -> dict[str, Registration]:
+    found = {r.inputs["region"]: r for r in mocks.of_type(T[kind])}
+    assert sorted(found) == sorted(regions_of(mocks)), kind
+    return found
+
+
+def bucket_of(mocks: RecordingMocks, region: str) -> Registration:
+    return per_region(mocks, "bucket")[region]
+
+
+def edge_archive(mocks: RecordingMocks) -> dict[str, bytes]:
+    (function,) = mocks.of_type(T["function"])
+    return archive_bytes(function.inputs["code"])
+
+
+def depends(mocks: RecordingMocks, reg: Registration, other: Registration) -> bool:
+    return other.urn in reg.dependencies
+
+
+# -- counts ---------------------------------------------------------------------------
+
+
+def test_prod_stack_declares_the_expected_resources(prod: RecordingMocks) -> None:
+    counts = Counter(r.type for r in prod.registrations)
+    per_region_types = [
+        "bucket",
+        "versioning",
+        "bpa",
+        "ownership",
+        "sse",
+        "lifecycle",
+        "policy",
+        "object",
+        "health",
+        "record",
+    ]
+    for kind in per_region_types:
+        assert counts[T[kind]] == 2, kind
+    for kind in ["zone", "function", "oai", "distribution", "replication", "component"]:
+        assert counts[T[kind]] == 1, kind
+    assert counts[T["role"]] == 2  # replication and edge function
+    assert counts[T["role_policy"]] == 2
+    assert sum(counts.values()) == 30  # 29 AWS resources and the component
+
+
+def test_every_child_is_parented_by_the_component(stack: RecordingMocks) -> None:
+    (component,) = stack.of_type(T["component"])
+    for reg in stack.registrations:
+        if reg is not component:
+            assert reg.parent == component.urn, reg.name
+
+
+def test_two_instances_in_one_stack_do_not_clash() -> None:
+    def body() -> None:
+        MultiRegionAssetDelivery("images", {"regions": THREE[:2]})
+        MultiRegionAssetDelivery("downloads", {"regions": THREE[1:]})
+
+    mocks = run_with_mocks(body, {})
+    names = [(r.type, r.name) for r in mocks.registrations]
+    assert len(names) == len(set(names))
+    records = {r.inputs["name"] for r in mocks.of_type(T["record"])}
+    assert len(records) == 2
+
+
+# -- buckets --------------------------------------------------------------------------
+
+
+def test_every_data_bucket_is_private_versioned_encrypted_owner_enforced(
+    stack: RecordingMocks,
+) -> None:
+    buckets = per_region(stack, "bucket")
+    for region, versioning in per_region(stack, "versioning").items():
+        assert versioning.inputs["bucket"] == buckets[region].id
+        assert versioning.inputs["versioningConfiguration"]["status"] == "Enabled"
+    for region, bpa in per_region(stack, "bpa").items():
+        assert bpa.inputs["bucket"] == buckets[region].id
+        for flag in (
+            "blockPublicAcls",
+            "blockPublicPolicy",
+            "ignorePublicAcls",
+            "restrictPublicBuckets",
+        ):
+            assert bpa.inputs[flag] is True, (region, flag)
+    for ownership in per_region(stack, "ownership").values():
+        assert ownership.inputs["rule"]["objectOwnership"] == "BucketOwnerEnforced"
+    for sse in per_region(stack, "sse").values():
+        (rule,) = sse.inputs["rules"]
+        assert rule["applyServerSideEncryptionByDefault"]["sseAlgorithm"] == "AES256"
+    for bucket in buckets.values():
+        assert not bucket.inputs.get("forceDestroy")
+
+
+def test_lifecycle_expires_noncurrent_versions_and_aborts_uploads(stack: RecordingMocks) -> None:
+    versioning = per_region(stack, "versioning")
+    for region, lifecycle in per_region(stack, "lifecycle").items():
+        (rule,) = lifecycle.inputs["rules"]
+        assert rule["status"] == "Enabled"
+        assert rule["noncurrentVersionExpiration"]["noncurrentDays"] == 30
+        assert rule["abortIncompleteMultipartUpload"]["daysAfterInitiation"] == 7
+        assert depends(stack, lifecycle, versioning[region])
+
+
+def policy_of(mocks: RecordingMocks, region: str) -> dict:
+    return json.loads(per_region(mocks, "policy")[region].inputs["policy"])
+
+
+def test_bucket_policy_grants_oai_read_probe_to_checkers_and_denies_plain_http(
+    stack: RecordingMocks,
+) -> None:
+    (oai,) = stack.of_type(T["oai"])
+    for region in regions_of(stack):
+        arn = bucket_of(stack, region).state["arn"]
+        statements = {s["Sid"]: s for s in policy_of(stack, region)["Statement"]}
+        read = statements["CloudFrontOriginAccessIdentityRead"]
+        assert read["Principal"] == {"AWS": oai.state["iamArn"]}
+        assert read["Action"] == "s3:GetObject"  # no ListBucket: no listing of "/"
+        assert read["Resource"] == f"{arn}/*"
+        probe = statements["Route53HealthCheckersReadProbeOnly"]
+        assert probe["Resource"] == f"{arn}/{PROBE_KEY}"
+        assert probe["Action"] == "s3:GetObject"
+        cidrs = probe["Condition"]["IpAddress"]["aws:SourceIp"]
+        assert set(HEALTH_CHECKER_CIDRS) <= set(cidrs)
+        assert "0.0.0.0/0" not in cidrs
+        deny = statements["DenyInsecureTransport"]
+        assert deny["Effect"] == "Deny"
+        assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+        assert set(deny["Resource"]) == {arn, f"{arn}/*"}
+        # Nothing else is granted to everyone.
+        public = [
+            s for s in statements.values() if s["Effect"] == "Allow" and s["Principal"] == "*"
+        ]
+        assert public == [probe]
+
+
+def test_bucket_policy_waits_for_block_public_access(stack: RecordingMocks) -> None:
+    bpa = per_region(stack, "bpa")
+    for region, policy in per_region(stack, "policy").items():
+        assert depends(stack, policy, bpa[region])
+
+
+def test_probe_object_in_every_bucket(stack: RecordingMocks) -> None:
+    buckets = per_region(stack, "bucket")
+    for region, probe in per_region(stack, "object").items():
+        assert probe.inputs["bucket"] == buckets[region].id
+        assert probe.inputs["key"] == PROBE_KEY
+        assert PROBE_MATCH in probe.inputs["content"]
+
+
+# -- routing table --------------------------------------------------------------------
+
+
+def test_health_check_reads_the_probe_from_each_data_bucket(stack: RecordingMocks) -> None:
+    checks = stack.of_type(T["health"])
+    assert len(checks) == len(regions_of(stack))
+    by_fqdn = {c.inputs["fqdn"]: c for c in checks}
+    objects = per_region(stack, "object")
+    policies = per_region(stack, "policy")
+    for region in regions_of(stack):
+        check = by_fqdn[bucket_of(stack, region).state["bucketRegionalDomainName"]]
+        assert check.inputs["type"] == "HTTPS_STR_MATCH"
+        assert check.inputs["port"] == 443
+        assert check.inputs["enableSni"] is True
+        assert check.inputs["resourcePath"] == f"/{PROBE_KEY}"
+        assert check.inputs["searchString"] == PROBE_MATCH
+        assert check.inputs["requestInterval"] == 10
+        assert check.inputs["failureThreshold"] == 3
+        assert depends(stack, check, objects[region])
+        assert depends(stack, check, policies[region])
+
+
+def test_routing_records_are_multivalue_txt_per_region_with_health_checks(
+    stack: RecordingMocks,
+) -> None:
+    records = {r.inputs["setIdentifier"]: r for r in stack.of_type(T["record"])}
+    assert sorted(records) == sorted(regions_of(stack))
+    checks = {c.inputs["fqdn"]: c.id for c in stack.of_type(T["health"])}
+    (zone,) = stack.of_type(T["zone"])
+    names = {r.inputs["name"] for r in records.values()}
+    assert len(names) == 1
+    (name,) = names
+    assert name.startswith("_routes.") and name.endswith(zone.state["name"])
+    weights = {b["region"]: b["weight"] for b in THREE}
+    weights.update({"us-east-1": 50, "eu-west-1": 50} if len(records) == 2 else {})
+    for region, record in records.items():
+        assert record.inputs["type"] == "TXT"
+        assert record.inputs["multivalueAnswerRoutingPolicy"] is True
+        assert record.inputs["zoneId"] == zone.state["zoneId"]
+        assert record.inputs["ttl"] == 10
+        assert record.inputs["records"] == [f"v=1 region={region} weight={weights[region]}"]
+        domain = bucket_of(stack, region).state["bucketRegionalDomainName"]
+        assert record.inputs["healthCheckId"] == checks[domain]
+
+
+def test_existing_zone_and_no_health_checks(custom_domain: RecordingMocks) -> None:
+    assert custom_domain.of_type(T["zone"]) == []
+    assert custom_domain.of_type(T["health"]) == []
+    for record in custom_domain.of_type(T["record"]):
+        assert record.inputs["zoneId"] == "Z0123456789ABCDEFGHIJ"
+        assert record.inputs["name"] == "_routes.media.example.com"
+        assert not record.inputs.get("healthCheckId")
+    for region in regions_of(custom_domain):
+        sids = {s["Sid"] for s in policy_of(custom_domain, region)["Statement"]}
+        assert sids == {"CloudFrontOriginAccessIdentityRead", "DenyInsecureTransport"}
+    config = json.loads(edge_archive(custom_domain)["edge_config.json"])
+    assert config["routing"]["nameservers"] == ZONE_NAME_SERVERS
+    assert config["routing"]["record"] == "_routes.media.example.com"
+
+
+# -- replication ----------------------------------------------------------------------
+
+
+def replication_by_source(mocks: RecordingMocks) -> dict[str, Registration]:
+    buckets = {b.id: b.inputs["region"] for b in mocks.of_type(T["bucket"])}
+    return {buckets[r.inputs["bucket"]]: r for r in mocks.of_type(T["replication"])}
+
+
+def arn_region(mocks: RecordingMocks) -> dict[str, str]:
+    return {b.state["arn"]: b.inputs["region"] for b in mocks.of_type(T["bucket"])}
+
+
+@pytest.mark.parametrize(
+    ("fixture", "expected"),
+    [
+        ("prod", {"us-east-1": ["eu-west-1"]}),
+        ("three_from_primary", {"eu-west-1": ["us-east-1", "ap-southeast-2"]}),
+        (
+            "three_bidirectional",
+            {
+                "us-east-1": ["eu-west-1", "ap-southeast-2"],
+                "eu-west-1": ["us-east-1", "ap-southeast-2"],
+                "ap-southeast-2": ["us-east-1", "eu-west-1"],
+            },
+        ),
+    ],
+)
+def test_replication_topology_per_mode(
+    request: pytest.FixtureRequest, fixture: str, expected: dict[str, list[str]]
+) -> None:
+    mocks: RecordingMocks = request.getfixturevalue(fixture)
+    configs = replication_by_source(mocks)
+    regions = arn_region(mocks)
+    versioning = per_region(mocks, "versioning")
+    assert sorted(configs) == sorted(expected)
+    bidirectional = fixture == "three_bidirectional"
+    for source, config in configs.items():
+        assert config.inputs["region"] == source
+        rules = config.inputs["rules"]
+        assert [regions[r["destination"]["bucket"]] for r in rules] == expected[source]
+        assert len({r["priority"] for r in rules}) == len(rules)
+        for rule in rules:
+            assert rule["status"] == "Enabled"
+            assert rule["deleteMarkerReplication"]["status"] == "Enabled"
+            assert rule["filter"] == {"prefix": ""}
+            replica_sync = rule.get("sourceSelectionCriteria", {}).get("replicaModifications")
+            assert (replica_sync == {"status": "Enabled"}) is bidirectional
+            rtc = rule["destination"].get("replicationTime")
+            metrics = rule["destination"].get("metrics")
+            if bidirectional:  # this fixture asks for RTC
+                assert rtc == {"status": "Enabled", "time": {"minutes": 15}}
+                assert metrics["status"] == "Enabled"
+            else:
+                assert rtc is None and metrics is None
+        # Depends on the versioning of its source AND of every destination.
+        for region in [source, *expected[source]]:
+            assert depends(mocks, config, versioning[region]), (source, region)
+
+
+def test_replication_role_is_least_privilege(stack: RecordingMocks) -> None:
+    configs = list(replication_by_source(stack).values())
+    role_arns = {c.inputs["role"] for c in configs}
+    assert len(role_arns) == 1
+    role = next(r for r in stack.of_type(T["role"]) if r.state["arn"] in role_arns)
+    trust = json.loads(role.inputs["assumeRolePolicy"])
+    assert trust["Statement"][0]["Principal"] == {"Service": "s3.amazonaws.com"}
+    policy_reg = next(p for p in stack.of_type(T["role_policy"]) if p.inputs["role"] == role.id)
+    policy = json.loads(policy_reg.inputs["policy"])
+    bucket_arns = {b.state["arn"] for b in stack.of_type(T["bucket"])}
+    for statement in policy["Statement"]:
+        actions = statement["Action"]
+        assert all(a.startswith("s3:") and "*" not in a for a in actions)
+        for resource in statement["Resource"]:
+            assert resource.removesuffix("/*") in bucket_arns
+    write = next(s for s in policy["Statement"] if s["Sid"] == "WriteReplicas")
+    assert set(write["Action"]) == {"s3:ReplicateObject", "s3:ReplicateDelete", "s3:ReplicateTags"}
+
+
+# -- edge function --------------------------------------------------------------------
+
+
+def test_edge_function_is_a_published_python_313_x86_function_in_us_east_1(
+    stack: RecordingMocks,
+) -> None:
+    (function,) = stack.of_type(T["function"])
+    inputs = function.inputs
+    assert inputs["region"] == "us-east-1"
+    assert inputs["runtime"] == "python3.13"
+    assert inputs["architectures"] == ["x86_64"]
+    assert inputs["handler"] == "edge_handler.handler.handler"
+    assert inputs["publish"] is True
+    assert inputs["skipDestroy"] is True
+    assert "environment" not in inputs and "layers" not in inputs and "vpcConfig" not in inputs
+    assert 1 <= inputs["timeout"] <= 30
+
+
+def test_edge_role_trusts_lambda_and_edgelambda_and_may_only_log(stack: RecordingMocks) -> None:
+    (function,) = stack.of_type(T["function"])
+    role = next(r for r in stack.of_type(T["role"]) if r.state["arn"] == function.inputs["role"])
+    trust = json.loads(role.inputs["assumeRolePolicy"])
+    assert sorted(trust["Statement"][0]["Principal"]["Service"]) == [
+        "edgelambda.amazonaws.com",
+        "lambda.amazonaws.com",
+    ]
+    (policy_reg,) = [p for p in stack.of_type(T["role_policy"]) if p.inputs["role"] == role.id]
+    (statement,) = json.loads(policy_reg.inputs["policy"])["Statement"]
+    assert sorted(statement["Action"]) == [
+        "logs:CreateLogGroup",
+        "logs:CreateLogStream",
+        "logs:PutLogEvents",
+    ]
+    for resource in statement["Resource"]:
+        assert f"/aws/lambda/us-east-1.{function.state['name']}" in resource
+
+
+def test_edge_archive_holds_handler_dns_library_and_rendered_config(
+    stack: RecordingMocks,
+) -> None:
+    contents = edge_archive(stack)
+    assert "edge_handler/handler.py" in contents
+    assert "edge_handler/__init__.py" in contents
+    assert "dnslib/__init__.py" in contents and "dnslib/dns.py" in contents
+    assert not [n for n in contents if "__pycache__" in n or n.endswith(".pyc")]
+    config = json.loads(contents["edge_config.json"])
+    assert config["version"] == 1
+    regions = regions_of(stack)
+    assert sorted(config["regions"]) == sorted(regions)
+    for region in regions:
+        domain = bucket_of(stack, region).state["bucketRegionalDomainName"]
+        assert config["regions"][region] == {"domain": domain}
+    (record_name,) = {r.inputs["name"] for r in stack.of_type(T["record"])}
+    assert config["routing"]["record"] == record_name
+    assert config["routing"]["nameservers"] == ZONE_NAME_SERVERS
+    assert config["failover_header"] == "x-asset-failover"
+    assert config["region_header"] == "x-asset-region"
+    assert config["auth"] == "oai"
+    assert "weight" not in contents["edge_config.json"].decode()  # weights live in DNS
+    assert config["replication"] in ("from-primary", "bidirectional")
+
+
+def test_edge_archive_zips_and_imports() -> None:
+    from components.edge_package import edge_archive_contents, zip_archive
+
+    data = zip_archive(edge_archive_contents("{}"))
+    assert data == zip_archive(edge_archive_contents("{}"))  # deterministic
+    names = zipfile.ZipFile(io.BytesIO(data)).namelist()
+    assert "edge_config.json" in names and "edge_handler/handler.py" in names
+
+
+def test_primary_region_is_baked(three_from_primary: RecordingMocks) -> None:
+    config = json.loads(edge_archive(three_from_primary)["edge_config.json"])
+    assert config["primary_region"] == "eu-west-1"
+    assert config["replication"] == "from-primary"
+
+
+# -- distribution ---------------------------------------------------------------------
+
+
+def test_distribution_routes_through_an_origin_group_with_the_edge_function(
+    stack: RecordingMocks,
+) -> None:
+    (dist,) = stack.of_type(T["distribution"])
+    (oai,) = stack.of_type(T["oai"])
+    (function,) = stack.of_type(T["function"])
+    inputs = dist.inputs
+    origins = {o["originId"]: o for o in inputs["origins"]}
+    domains = {
+        b.inputs["region"]: b.state["bucketRegionalDomainName"] for b in stack.of_type(T["bucket"])
+    }
+    config = json.loads(edge_archive(stack)["edge_config.json"])
+    primary = config["primary_region"]
+    assert origins["routed"]["domainName"] == domains[primary]
+    assert origins["failover"]["domainName"] in set(domains.values()) - {domains[primary]}
+    for origin in origins.values():
+        assert (
+            origin["s3OriginConfig"]["originAccessIdentity"]
+            == (oai.state["cloudfrontAccessIdentityPath"])
+        )
+    assert origins["failover"]["customHeaders"] == [{"name": "x-asset-failover", "value": "1"}]
+    assert not origins["routed"].get("customHeaders")
+    assert origins["routed"]["connectionTimeout"] == 3
+    assert origins["routed"]["connectionAttempts"] == 1
+    (group,) = inputs["originGroups"]
+    assert [m["originId"] for m in group["members"]] == ["routed", "failover"]
+    assert sorted(group["failoverCriteria"]["statusCodes"]) == [403, 404, 500, 502, 503, 504]
+
+    behaviour = inputs["defaultCacheBehavior"]
+    assert behaviour["targetOriginId"] == group["originId"]
+    assert behaviour["allowedMethods"] == ["GET", "HEAD", "OPTIONS"]
+    assert behaviour["viewerProtocolPolicy"] == "redirect-to-https"
+    assert behaviour["compress"] is True
+    assert behaviour["cachePolicyId"] == MANAGED_CACHE_POLICIES["Managed-CachingOptimized"]
+    assert (
+        behaviour["responseHeadersPolicyId"]
+        == (MANAGED_RESPONSE_HEADERS_POLICIES["Managed-SecurityHeadersPolicy"])
+    )
+    associations = {a["eventType"]: a["lambdaArn"] for a in behaviour["lambdaFunctionAssociations"]}
+    assert associations == {
+        "origin-request": function.state["qualifiedArn"],
+        "origin-response": function.state["qualifiedArn"],
+    }
+    assert not function.state["qualifiedArn"].endswith("$LATEST")
+
+    errors = {int(e["errorCode"]): e["errorCachingMinTtl"] for e in inputs["customErrorResponses"]}
+    assert errors[403] <= 10 and errors[404] <= 10
+    assert inputs["httpVersion"] == "http2and3"
+    assert inputs["isIpv6Enabled"] is True
+    assert inputs["enabled"] is True
+    assert inputs["viewerCertificate"] == {"cloudfrontDefaultCertificate": True}
+    assert not inputs.get("aliases") and not inputs.get("webAclId")
+
+
+def test_custom_domain_tls_waf_price_class(custom_domain: RecordingMocks) -> None:
+    (dist,) = custom_domain.of_type(T["distribution"])
+    inputs = dist.inputs
+    assert inputs["aliases"] == ["assets.example.com"]
+    certificate = inputs["viewerCertificate"]
+    assert certificate["acmCertificateArn"].startswith("arn:aws:acm:us-east-1:")
+    assert certificate["sslSupportMethod"] == "sni-only"
+    assert certificate["minimumProtocolVersion"] == "TLSv1.2_2021"
+    assert inputs["webAclId"].startswith("arn:aws:wafv2:us-east-1:")
+    assert inputs["priceClass"] == "PriceClass_100"
+    routed = next(o for o in inputs["origins"] if o["originId"] == "routed")
+    assert routed["connectionTimeout"] == 2 and routed["connectionAttempts"] == 2
+
+
+# -- outputs and errors ---------------------------------------------------------------
+
+
+def test_component_outputs() -> None:
+    seen: dict[str, object] = {}
+
+    def body() -> pulumi.Output:
+        delivery = MultiRegionAssetDelivery("media", {"regions": THREE})
+        return pulumi.Output.all(
+            delivery.distribution_id,
+            delivery.url,
+            delivery.bucket_names,
+            delivery.bucket_arns,
+            delivery.routing_record_name,
+            delivery.function_qualified_arn,
+            delivery.primary_region,
+            delivery.domain_name,
+        ).apply(lambda values: seen.update(values=values))
+
+    run_with_mocks(body, {})
+    (dist_id, url, names, arns, record, qualified, primary, domain) = seen["values"]
+    assert dist_id.startswith("E")
+    assert url == f"https://{domain}" and domain.endswith(".cloudfront.net")
+    assert sorted(names) == sorted(arns) == sorted(b["region"] for b in THREE)
+    assert all(arns[r] == f"arn:aws:s3:::{names[r]}" for r in names)
+    assert record.startswith("_routes.media.")
+    assert qualified.endswith(":1")
+    assert primary == "us-east-1"
+
+
+@pytest.mark.parametrize(
+    ("args", "field", "words"),
+    [
+        ({"regions": THREE[:1]}, "regions", "from 2 to 8 regions"),
+        ({"regions": THREE, "primary_region": "us-west-2"}, "primary_region", "configured regions"),
+        ({"regions": THREE, "routing_ttl": 120}, "routing_ttl", "1 to 60"),
+        (
+            {"regions": THREE, "origin_connection_attempts": 0},
+            "origin_connection_attempts",
+            "1 to 3",
+        ),
+    ],
+)
+def test_component_rejects_bad_args_before_declaring_anything(
+    args: dict, field: str, words: str
+) -> None:
+    mocks = RecordingMocks()
+    with pytest.raises(ConfigError) as caught:
+        run_with_mocks(lambda: MultiRegionAssetDelivery("media", args) and None, {}, mocks=mocks)
+    message = str(caught.value)
+    assert message.startswith(f"MultiRegionAssetDeliveryArgs.{field} = ")
+    assert words in message
+    assert mocks.registrations == []
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "words"),
+    [
+        (
+            "asset-delivery:regions",
+            [{"region": "us-east-1", "weight": 300}, {"region": "eu-west-1", "weight": 1}],
+            "regions[0].weight",
+        ),
+        ("asset-delivery:replication", "sideways", "'from-primary', 'bidirectional'"),
+        ("asset-delivery:routingTtl", "0", "routingTtl = 0"),
+    ],
+)
+def test_program_stops_on_bad_stack_config_before_declaring_anything(
+    key: str, value: object, words: str
+) -> None:
+    mocks = RecordingMocks()
+    with pytest.raises(pulumi.RunError, match="is not allowed") as caught:
+        run_program(ROOT, {**PROD, key: value}, stack="prod", mocks=mocks)
+    assert words in str(caught.value)
+    assert mocks.registrations == []
+
+
+def test_program_requires_regions() -> None:
+    config = {k: v for k, v in PROD.items() if k != "asset-delivery:regions"}
+    with pytest.raises(pulumi.RunError, match="asset-delivery:regions = None"):
+        run_program(ROOT, config, stack="prod")

@@ -1,0 +1,176 @@
+"""Stack config validation: pure, no Pulumi runtime."""
+
+from __future__ import annotations
+
+import pytest
+
+from components.config import AWS_REGIONS, ConfigError, parse_config
+
+TWO = [{"region": "us-east-1", "weight": 50}, {"region": "eu-west-1", "weight": 50}]
+
+
+def test_defaults() -> None:
+    config = parse_config({"regions": TWO})
+    assert config.primary_region == "us-east-1"
+    assert config.replication == "from-primary"
+    assert config.replication_time_control is False
+    assert config.health_checks is True
+    assert config.routing_ttl == 10
+    assert config.routing_zone_id is None
+    assert config.price_class == "PriceClass_All"
+    assert config.origin_connection_timeout == 3
+    assert config.origin_connection_attempts == 1
+    assert config.weights == {"us-east-1": 50, "eu-west-1": 50}
+    assert config.secondary_regions == ("eu-west-1",)
+
+
+def test_full_config_is_accepted() -> None:
+    config = parse_config(
+        {
+            "regions": [*TWO, {"region": "ap-southeast-2", "weight": 0}],
+            "primaryRegion": "eu-west-1",
+            "replication": "bidirectional",
+            "replicationTimeControl": "true",
+            "healthChecks": False,
+            "healthCheckInterval": 30,
+            "healthCheckFailureThreshold": 2,
+            "routingZoneId": "Z0123456789ABCDEFGHIJ",
+            "routingTtl": "5",
+            "domainNames": ["Assets.Example.com"],
+            "certificateArn": "arn:aws:acm:us-east-1:123456789012:certificate/"
+            "01234567-89ab-cdef-0123-456789abcdef",
+            "priceClass": "PriceClass_100",
+            "webAclArn": "arn:aws:wafv2:us-east-1:123456789012:global/webacl/edge/"
+            "01234567-89ab-cdef-0123-456789abcdef",
+            "noncurrentVersionDays": 7,
+            "originConnectionTimeout": 2,
+            "originConnectionAttempts": 2,
+            "forceDestroy": True,
+        }
+    )
+    assert config.primary_region == "eu-west-1"
+    assert config.replication_time_control is True
+    assert config.routing_ttl == 5
+    assert config.domain_names == ("assets.example.com",)
+    assert config.weights["ap-southeast-2"] == 0
+
+
+CERT = "arn:aws:acm:us-east-1:123456789012:certificate/01234567-89ab-cdef-0123-456789abcdef"
+
+BAD_CONFIGS = [
+    # (raw config, key named in the message, words the message must contain)
+    ({}, "regions", "required"),
+    ({"regions": TWO[:1]}, "regions", "from 2 to 8 regions"),
+    ({"regions": [{"region": f"r{i}", "weight": 1} for i in range(9)]}, "regions", "2 to 8"),
+    ({"regions": "us-east-1,eu-west-1"}, "regions", "a list"),
+    ({"regions": [TWO[0], TWO[0]]}, "regions[1].region", "at most once"),
+    (
+        {"regions": [TWO[0], {"region": "eu-west-9", "weight": 1}]},
+        "regions[1].region",
+        "AWS region code",
+    ),
+    (
+        {"regions": [TWO[0], {"region": "ca-west-1", "weight": 1}]},
+        "regions[1].region",
+        "origin access identity",
+    ),
+    (
+        {"regions": [TWO[0], {"region": "eu-west-1", "weight": 256}]},
+        "regions[1].weight",
+        "0 to 255",
+    ),
+    ({"regions": [TWO[0], {"region": "eu-west-1", "weight": -1}]}, "regions[1].weight", "0 to 255"),
+    (
+        {"regions": [TWO[0], {"region": "eu-west-1", "weight": 1.5}]},
+        "regions[1].weight",
+        "whole number",
+    ),
+    (
+        {"regions": [TWO[0], {"region": "eu-west-1", "weight": True}]},
+        "regions[1].weight",
+        "whole number",
+    ),
+    ({"regions": [TWO[0], {"region": "eu-west-1"}]}, "regions[1].weight", "0 to 255"),
+    (
+        {"regions": [TWO[0], {"region": "eu-west-1", "weight": 1, "w": 2}]},
+        "regions[1].w",
+        "only 'region' and 'weight'",
+    ),
+    ({"regions": [TWO[0], "eu-west-1"]}, "regions[1]", "an object"),
+    (
+        {"regions": [{"region": "us-east-1", "weight": 0}, {"region": "eu-west-1", "weight": 0}]},
+        "regions",
+        "at least one weight above 0",
+    ),
+    ({"regions": TWO, "primaryRegion": "us-west-2"}, "primaryRegion", "configured regions"),
+    ({"regions": TWO, "replication": "both"}, "replication", "'from-primary', 'bidirectional'"),
+    ({"regions": TWO, "replicationTimeControl": "yes"}, "replicationTimeControl", "true or false"),
+    ({"regions": TWO, "healthChecks": 1}, "healthChecks", "true or false"),
+    ({"regions": TWO, "healthCheckInterval": 15}, "healthCheckInterval", "10 (fast) or 30"),
+    ({"regions": TWO, "healthCheckFailureThreshold": 0}, "healthCheckFailureThreshold", "1 to 10"),
+    ({"regions": TWO, "routingTtl": 0}, "routingTtl", "1 to 60"),
+    ({"regions": TWO, "routingTtl": 61}, "routingTtl", "1 to 60"),
+    ({"regions": TWO, "routingZoneId": "example.com"}, "routingZoneId", "hosted zone id"),
+    ({"regions": TWO, "routingZoneName": "com"}, "routingZoneName", "two or more labels"),
+    (
+        {"regions": TWO, "routingZoneId": "Z0123456789ABCDEFGHIJ", "routingZoneName": "a.b.com"},
+        "routingZoneName",
+        "unset when routingZoneId is set",
+    ),
+    (
+        {"regions": TWO, "domainNames": ["assets.example.com"]},
+        "certificateArn",
+        "when domainNames is set",
+    ),
+    ({"regions": TWO, "certificateArn": CERT}, "domainNames", "when certificateArn is set"),
+    (
+        {"regions": TWO, "domainNames": ["not a name"], "certificateArn": CERT},
+        "domainNames[0]",
+        "DNS name",
+    ),
+    (
+        {
+            "regions": TWO,
+            "domainNames": ["a.example.com"],
+            "certificateArn": CERT.replace("us-east-1", "eu-west-1"),
+        },
+        "certificateArn",
+        "us-east-1",
+    ),
+    ({"regions": TWO, "priceClass": "PriceClass_50"}, "priceClass", "PriceClass_All"),
+    (
+        {"regions": TWO, "webAclArn": "arn:aws:wafv2:eu-west-1:1:regional/webacl/x/y"},
+        "webAclArn",
+        "scope CLOUDFRONT",
+    ),
+    ({"regions": TWO, "noncurrentVersionDays": 0}, "noncurrentVersionDays", "1 to 3650"),
+    ({"regions": TWO, "originConnectionTimeout": 11}, "originConnectionTimeout", "1 to 10"),
+    ({"regions": TWO, "originConnectionAttempts": 4}, "originConnectionAttempts", "1 to 3"),
+    ({"regions": TWO, "forceDestroy": "maybe"}, "forceDestroy", "true or false"),
+    ({"regions": TWO, "region": "us-east-1"}, "region", "a known key"),
+]
+
+
+@pytest.mark.parametrize(
+    ("raw", "key", "words"),
+    BAD_CONFIGS,
+    ids=[case[1] + "-" + str(i) for i, case in enumerate(BAD_CONFIGS)],
+)
+def test_bad_config_names_key_value_and_rule(raw: dict, key: str, words: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse_config(raw)
+    error = caught.value
+    assert error.key == key
+    message = str(error)
+    assert message.startswith(f"asset-delivery:{key} = ")
+    assert words in message
+    assert "is not allowed" in message
+
+
+def test_bad_value_is_quoted_in_the_message() -> None:
+    with pytest.raises(ConfigError, match=r"replication = 'sideways'"):
+        parse_config({"regions": TWO, "replication": "sideways"})
+
+
+def test_region_catalogue_has_the_prod_regions() -> None:
+    assert {"us-east-1", "eu-west-1"} <= AWS_REGIONS
