@@ -1,0 +1,636 @@
+"""The handler on documented events: rewrite, failover, response header, fail-open,
+config loading and the routing-table cache rules (with a fake resolver and clock)."""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+from components.edge_config import render_edge_config
+from edge_handler import handler as edge
+from edge_handler import log, routing
+from edge_handler.config import ConfigError, load_config
+from edge_handler.table import RoutingTableCache
+from lab.cloudfront_rules import (
+    origin_request_violations,
+    origin_response_violations,
+    rewrite_is_valid_or_unchanged,
+)
+
+REPO = Path(__file__).resolve().parent.parent
+FIXTURES = Path(__file__).resolve().parent / "edge_fixtures"
+DOMAINS = {
+    "us-east-1": "assets-use1-abc.s3.us-east-1.amazonaws.com",
+    "eu-west-1": "assets-euw1-def.s3.eu-west-1.amazonaws.com",
+    "ap-southeast-2": "assets-apse2-ghi.s3.ap-southeast-2.amazonaws.com",
+}
+
+
+def write_config(
+    tmp_path: Path, regions: tuple[str, ...] = ("us-east-1", "eu-west-1"), **overrides: object
+) -> Path:
+    """Render a config with the component's own renderer and write it to disk."""
+    arguments = {
+        "primary_region": "us-east-1",
+        "region_domains": {region: DOMAINS[region] for region in regions},
+        "routing_record": "_routes.assets.example.com",
+        "nameservers": ["127.0.0.1:1"],
+        "replication": "from-primary",
+        "min_ttl_s": 5,
+        "max_ttl_s": 60,
+    }
+    arguments.update(overrides)
+    path = tmp_path / "edge_config.json"
+    path.write_text(render_edge_config(**arguments))
+    return path
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class FakeResolver:
+    """Answers with ``values``/``ttl`` or raises ``error``; counts calls."""
+
+    def __init__(self, values: list[str] | None = None, ttl: int = 30) -> None:
+        self.values = values or []
+        self.ttl = ttl
+        self.error: Exception | None = None
+        self.calls = 0
+
+    def set_table(self, table: dict[str, int], ttl: int = 30) -> None:
+        self.values = [f"v=1 region={r} weight={w}" for r, w in table.items()]
+        self.ttl, self.error = ttl, None
+
+    def __call__(self, record: str, nameservers: object, timeout_s: float):
+        self.calls += 1
+        if self.error is not None:
+            raise self.error
+        return list(self.values), self.ttl
+
+
+class _LogView:
+    """The JSON lines written so far, parsed."""
+
+    def __init__(self, lines: list[str]) -> None:
+        self._lines = lines
+
+    def entries(self) -> list[dict]:
+        return [json.loads(line) for line in self._lines]
+
+    def kinds(self) -> list[str]:
+        return [entry["anomaly"] for entry in self.entries()]
+
+
+@pytest.fixture
+def logs(monkeypatch: pytest.MonkeyPatch) -> _LogView:
+    """Capture the anomaly lines (a fresh rate limiter per test)."""
+    lines: list[str] = []
+    monkeypatch.setattr(log, "anomaly", log.AnomalyLog(write=lines.append))
+    return _LogView(lines)
+
+
+@pytest.fixture
+def container():
+    """Restore the handler module's container state after a test replaces it."""
+    saved = (edge._router, edge._config_error)
+    yield edge
+    edge._router, edge._config_error = saved
+
+
+def event(name: str) -> dict:
+    return json.loads((FIXTURES / name).read_text())
+
+
+def make_router(tmp_path: Path, table: dict[str, int] | None = None, **config_overrides):
+    regions = tuple(table) if table else ("us-east-1", "eu-west-1")
+    if "regions" in config_overrides:
+        regions = config_overrides.pop("regions")
+    resolver = FakeResolver()
+    resolver.set_table(table or {"us-east-1": 50, "eu-west-1": 50})
+    clock = FakeClock()
+    router = edge.build_router(
+        str(write_config(tmp_path, regions, **config_overrides)), resolver=resolver, clock=clock
+    )
+    return router, resolver, clock
+
+
+def call(container, router, evt: dict):
+    container.reset_container(router)
+    return container.handler(evt, None)
+
+
+def uri_with_first_choice(table: dict[str, int], region: str) -> str:
+    return next(
+        f"/pick/{i}"
+        for i in range(10_000)
+        if routing.rank_regions(table, f"/pick/{i}")[0] == region
+    )
+
+
+# --- origin-request: the rewrite ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "fixture", ["origin_request_s3_oai.json", "origin_request_head_query.json"]
+)
+def test_origin_request_rewrites_domain_region_and_host_only(
+    tmp_path: Path, container, logs, fixture: str
+) -> None:
+    table = {"us-east-1": 0, "eu-west-1": 10}
+    router, _, _ = make_router(tmp_path, table)
+    evt = event(fixture)
+    original = copy.deepcopy(evt["Records"][0]["cf"]["request"])
+
+    result = call(container, router, evt)
+
+    assert result["origin"]["s3"]["domainName"] == DOMAINS["eu-west-1"]
+    assert result["origin"]["s3"]["region"] == "eu-west-1"
+    assert result["headers"]["host"] == [{"key": "Host", "value": DOMAINS["eu-west-1"]}]
+    assert origin_request_violations(original, result) == []
+    assert rewrite_is_valid_or_unchanged(original, result, DOMAINS.values())
+    for field in ("method", "querystring", "uri", "clientIp"):
+        assert result[field] == original[field]
+    assert result["origin"]["s3"]["path"] == original["origin"]["s3"]["path"]
+    assert result["origin"]["s3"]["customHeaders"] == original["origin"]["s3"]["customHeaders"]
+    assert logs.kinds() == []  # a normal request logs nothing
+
+
+def test_origin_request_follows_the_weighted_ranking(tmp_path: Path, container, logs) -> None:
+    table = {"us-east-1": 50, "eu-west-1": 50}
+    router, _, _ = make_router(tmp_path, table)
+    for region in table:
+        evt = event("origin_request_s3_oai.json")
+        evt["Records"][0]["cf"]["request"]["uri"] = uri_with_first_choice(table, region)
+        assert call(container, router, evt)["origin"]["s3"]["region"] == region
+
+
+@pytest.mark.parametrize("method", ["GET", "HEAD", "OPTIONS", "POST", "PUT", "DELETE", "PATCH"])
+def test_every_method_is_routed(tmp_path: Path, container, method: str) -> None:
+    router, _, _ = make_router(tmp_path, {"us-east-1": 0, "eu-west-1": 1})
+    evt = event("origin_request_s3_oai.json")
+    evt["Records"][0]["cf"]["request"]["method"] = method
+    result = call(container, router, evt)
+    assert (result["method"], result["origin"]["s3"]["region"]) == (method, "eu-west-1")
+
+
+def test_custom_origin_passes_through_untouched(tmp_path: Path, container, logs) -> None:
+    router, resolver, _ = make_router(tmp_path)
+    evt = event("origin_request_custom.json")
+    original = copy.deepcopy(evt["Records"][0]["cf"]["request"])
+    assert call(container, router, evt) == original
+    assert resolver.calls == 0 and logs.kinds() == []
+
+
+def test_the_returned_object_is_the_request_cloudfront_sent(tmp_path: Path, container) -> None:
+    router, _, _ = make_router(tmp_path)
+    evt = event("origin_request_s3_oai.json")
+    assert call(container, router, evt) is evt["Records"][0]["cf"]["request"]
+
+
+# --- origin-request: the failover attempt ---------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("replication", "first", "expected"),
+    [
+        ("from-primary", "eu-west-1", "us-east-1"),  # back to the source
+        ("from-primary", "us-east-1", "eu-west-1"),  # source failed: next in ranking
+        ("bidirectional", "eu-west-1", "us-east-1"),  # always the next in ranking
+        ("bidirectional", "us-east-1", "eu-west-1"),
+    ],
+)
+def test_failover_attempt_choice(
+    tmp_path: Path, container, logs, replication: str, first: str, expected: str
+) -> None:
+    table = {"us-east-1": 50, "eu-west-1": 50}
+    router, _, _ = make_router(tmp_path, table, replication=replication)
+    evt = event("origin_request_failover.json")
+    evt["Records"][0]["cf"]["request"]["uri"] = uri_with_first_choice(table, first)
+    original = copy.deepcopy(evt["Records"][0]["cf"]["request"])
+
+    result = call(container, router, evt)
+
+    assert result["origin"]["s3"]["region"] == expected
+    assert result["origin"]["s3"]["customHeaders"] == original["origin"]["s3"]["customHeaders"]
+    assert origin_request_violations(original, result) == []
+    [line] = logs.entries()
+    assert line["anomaly"] == "failover_attempt"
+    assert (line["first_choice"], line["target"]) == (first, expected)
+
+
+def test_failover_from_primary_with_three_regions_prefers_the_source(
+    tmp_path: Path, container
+) -> None:
+    table = {"us-east-1": 20, "eu-west-1": 40, "ap-southeast-2": 40}
+    router, _, _ = make_router(tmp_path, table)
+    for first in ("eu-west-1", "ap-southeast-2"):
+        evt = event("origin_request_failover.json")
+        evt["Records"][0]["cf"]["request"]["uri"] = uri_with_first_choice(table, first)
+        assert call(container, router, evt)["origin"]["s3"]["region"] == "us-east-1"
+
+
+@pytest.mark.parametrize("replication", ["from-primary", "bidirectional"])
+def test_failover_with_one_healthy_region_never_repeats_the_failed_origin(
+    tmp_path: Path, container, replication: str
+) -> None:
+    router, resolver, _ = make_router(
+        tmp_path, replication=replication, regions=("us-east-1", "eu-west-1")
+    )
+    resolver.set_table({"eu-west-1": 50})  # us-east-1 unhealthy: left out of the answer
+    evt = event("origin_request_failover.json")
+    result = call(container, router, evt)
+    assert result["origin"]["s3"]["region"] == "us-east-1"
+    plain = event("origin_request_s3_oai.json")
+    assert call(container, router, plain)["origin"]["s3"]["region"] == "eu-west-1"
+
+
+@pytest.mark.parametrize(
+    "custom_headers",
+    [
+        {},
+        {"x-asset-failover": [{"key": "X-Asset-Failover", "value": "0"}]},
+        {"x-other": [{"key": "X-Other", "value": "1"}]},
+        {"x-asset-failover": "1"},
+    ],
+)
+def test_no_marker_means_a_first_attempt(tmp_path: Path, container, logs, custom_headers) -> None:
+    table = {"us-east-1": 50, "eu-west-1": 50}
+    router, _, _ = make_router(tmp_path, table)
+    evt = event("origin_request_failover.json")
+    request = evt["Records"][0]["cf"]["request"]
+    request["origin"]["s3"]["customHeaders"] = custom_headers
+    request["uri"] = uri_with_first_choice(table, "eu-west-1")
+    assert call(container, router, evt)["origin"]["s3"]["region"] == "eu-west-1"
+    assert "failover_attempt" not in logs.kinds()
+
+
+# --- origin-response -------------------------------------------------------------------
+
+
+def test_origin_response_names_the_serving_region(tmp_path: Path, container, logs) -> None:
+    router, resolver, _ = make_router(tmp_path)
+    evt = event("origin_response_s3.json")
+    original = copy.deepcopy(evt["Records"][0]["cf"]["response"])
+
+    result = call(container, router, evt)
+
+    assert result is evt["Records"][0]["cf"]["response"]
+    assert result["headers"]["x-asset-region"] == [{"key": "X-Asset-Region", "value": "eu-west-1"}]
+    assert result["status"] == original["status"] == "200"
+    assert origin_response_violations(original, result) == []
+    assert {k: v for k, v in result["headers"].items() if k != "x-asset-region"} == original[
+        "headers"
+    ]
+    assert resolver.calls == 0 and logs.kinds() == []  # no DNS needed to name a region
+
+
+def test_origin_response_after_a_rewrite_names_the_rewritten_region(
+    tmp_path: Path, container
+) -> None:
+    router, _, _ = make_router(tmp_path, {"us-east-1": 9, "eu-west-1": 0})
+    request_event = event("origin_request_s3_oai.json")
+    request = call(container, router, request_event)
+    response_event = event("origin_response_s3.json")
+    response_event["Records"][0]["cf"]["request"] = request
+    response_event["Records"][0]["cf"]["response"]["status"] = "404"
+    result = container.handler(response_event, None)
+    assert result["headers"]["x-asset-region"][0]["value"] == "us-east-1"
+    assert result["status"] == "404"
+
+
+def test_origin_response_from_an_unknown_domain_is_left_alone(
+    tmp_path: Path, container, logs
+) -> None:
+    router, _, _ = make_router(tmp_path)
+    evt = event("origin_response_s3.json")
+    evt["Records"][0]["cf"]["request"]["origin"]["s3"]["domainName"] = "other.s3.amazonaws.com"
+    original = copy.deepcopy(evt["Records"][0]["cf"]["response"])
+    assert call(container, router, evt) == original
+    assert logs.kinds() == ["unknown_origin_domain"]
+
+
+def test_region_header_name_comes_from_the_config(tmp_path: Path, container) -> None:
+    router, _, _ = make_router(tmp_path, region_header="x-served-from")
+    result = call(container, router, event("origin_response_s3.json"))
+    assert result["headers"]["x-served-from"] == [{"key": "X-Served-From", "value": "eu-west-1"}]
+
+
+# --- fail open -------------------------------------------------------------------------
+
+
+def test_a_bug_in_ranking_fails_open_with_one_log_line(
+    tmp_path: Path, container, logs, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    router, _, _ = make_router(tmp_path)
+
+    def broken(table, uri):
+        raise RuntimeError("simulated routing bug")
+
+    monkeypatch.setattr(routing, "rank_regions", broken)
+    evt = event("origin_request_s3_oai.json")
+    original = copy.deepcopy(evt["Records"][0]["cf"]["request"])
+    assert call(container, router, evt) == original
+    [line] = logs.entries()
+    assert line["anomaly"] == "exception" and line["level"] == "error"
+    assert "simulated routing bug" in line["error"]
+
+
+def test_a_ranking_outside_the_topology_fails_open(
+    tmp_path: Path, container, logs, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    router, _, _ = make_router(tmp_path)
+    monkeypatch.setattr(routing, "rank_regions", lambda table, uri: ["evil-region-1"])
+    evt = event("origin_request_s3_oai.json")
+    original = copy.deepcopy(evt["Records"][0]["cf"]["request"])
+    assert call(container, router, evt) == original
+    assert logs.kinds() == ["exception"]
+
+
+def test_a_failing_resolver_bug_is_contained_in_the_cache(tmp_path: Path, container, logs):
+    router, resolver, _ = make_router(tmp_path)
+    resolver.error = ZeroDivisionError("resolver bug")
+    result = call(container, router, event("origin_request_s3_oai.json"))
+    assert result["origin"]["s3"]["region"] in DOMAINS  # routed on equal weights
+    assert logs.kinds() == ["lookup_failed"]
+
+
+@pytest.mark.parametrize(
+    "evt",
+    [
+        None,
+        {},
+        {"Records": []},
+        {"Records": [{}]},
+        {"Records": [{"cf": {}}]},
+        {"Records": [{"cf": {"config": {"eventType": "origin-request"}}}]},
+        {"Records": [{"cf": {"config": {"eventType": "origin-request"}, "request": {}}}]},
+        {"Records": [{"cf": {"config": {}, "request": {"uri": "/"}}}]},
+    ],
+)
+def test_malformed_events_never_raise(tmp_path: Path, container, evt) -> None:
+    router, _, _ = make_router(tmp_path)
+    before = copy.deepcopy(evt)
+    result = call(container, router, evt)
+    assert evt == before
+    try:
+        expected = evt["Records"][0]["cf"]["request"]
+    except (TypeError, KeyError, IndexError):
+        expected = None
+    assert result == expected
+
+
+def test_other_event_types_pass_through(tmp_path: Path, container, logs) -> None:
+    router, _, _ = make_router(tmp_path)
+    evt = event("origin_response_s3.json")
+    evt["Records"][0]["cf"]["config"]["eventType"] = "viewer-response"
+    original = copy.deepcopy(evt["Records"][0]["cf"]["response"])
+    assert call(container, router, evt) == original
+    assert logs.kinds() == ["unexpected_event_type"]
+
+
+# --- configuration ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("mutate", "message"),
+    [
+        (lambda d: d.update(version=2), "version"),
+        (lambda d: d.update(primary_region="mars-1"), "primary_region"),
+        (lambda d: d.update(replication="sideways"), "replication"),
+        (lambda d: d.update(region_header="x-amz-cf-region"), "forbids"),
+        (lambda d: d.update(failover_header="X-Upper"), "lower-case"),
+        (lambda d: d["regions"]["us-east-1"].update(domain="bad domain"), "domain"),
+        (lambda d: d.update(regions={}), "regions"),
+        (lambda d: d["routing"].update(nameservers=[]), "nameservers"),
+        (lambda d: d["routing"].update(nameservers=["ns:99999"]), "port"),
+        (lambda d: d["routing"].update(timeout_ms=0), "timeout_ms"),
+        (lambda d: d["routing"].update(max_ttl_s=0), "max_ttl_s"),
+        (lambda d: d["routing"].pop("record"), "record"),
+    ],
+)
+def test_invalid_configs_are_rejected_with_the_reason(tmp_path: Path, mutate, message) -> None:
+    path = write_config(tmp_path)
+    document = json.loads(path.read_text())
+    mutate(document)
+    path.write_text(json.dumps(document))
+    with pytest.raises(ConfigError, match=message):
+        load_config(str(path))
+
+
+def test_unknown_config_keys_are_ignored(tmp_path: Path) -> None:
+    path = write_config(tmp_path)
+    document = json.loads(path.read_text())
+    document["future_feature"] = {"x": 1}
+    document["routing"]["dnssec"] = True
+    path.write_text(json.dumps(document))
+    config = load_config(str(path))
+    assert config.regions == ("us-east-1", "eu-west-1")
+
+
+def test_nameserver_forms(tmp_path: Path) -> None:
+    path = write_config(
+        tmp_path, nameservers=["ns-1.awsdns-01.org", "127.0.0.1:5353", "[::1]:53", "::1"]
+    )
+    assert load_config(str(path)).nameservers == (
+        ("ns-1.awsdns-01.org", 53),
+        ("127.0.0.1", 5353),
+        ("::1", 53),
+        ("::1", 53),
+    )
+
+
+def test_a_broken_config_fails_open_on_every_request_without_crashing(
+    tmp_path: Path, container, logs, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    broken = tmp_path / "edge_config.json"
+    broken.write_text("{not json")
+    monkeypatch.setenv("EDGE_CONFIG_PATH", str(broken))
+    assert container.reset_container() is None
+    for name in ("origin_request_s3_oai.json", "origin_response_s3.json") * 3:
+        evt = event(name)
+        cf = copy.deepcopy(evt["Records"][0]["cf"])
+        expected = cf["response"] if "response" in cf else cf["request"]
+        assert container.handler(evt, None) == expected
+    # One error line at load, one for the first request; identical repeats suppressed.
+    assert logs.kinds() == ["config_error", "config_unavailable"]
+    assert "not valid JSON" in logs.entries()[0]["error"]
+
+
+def test_a_fresh_container_with_a_missing_config_imports_and_fails_open(tmp_path: Path) -> None:
+    script = (
+        "import json, sys\n"
+        "from edge_handler.handler import handler\n"
+        "event = json.load(open(sys.argv[1]))\n"
+        "request = json.loads(json.dumps(event['Records'][0]['cf']['request']))\n"
+        "assert handler(event, None) == request\n"
+        "print('ok')\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(REPO), "EDGE_CONFIG_PATH": str(tmp_path / "none")}
+    child = subprocess.run(
+        [sys.executable, "-c", script, str(FIXTURES / "origin_request_s3_oai.json")],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert child.returncode == 0, child.stderr
+    lines = child.stdout.splitlines()
+    assert lines[-1] == "ok"
+    assert [json.loads(line)["anomaly"] for line in lines[:-1]] == [
+        "config_error",
+        "config_unavailable",
+    ]
+
+
+def test_config_is_read_from_the_archive_root_by_default(tmp_path: Path) -> None:
+    """No EDGE_CONFIG_PATH: ``edge_config.json`` next to the ``edge_handler`` folder."""
+    root = tmp_path / "archive"
+    (root / "edge_handler").mkdir(parents=True)
+    for source in (REPO / "edge_handler").glob("*.py"):
+        (root / "edge_handler" / source.name).write_bytes(source.read_bytes())
+    write_config(root)
+    env = {k: v for k, v in os.environ.items() if k != "EDGE_CONFIG_PATH"}
+    env["PYTHONPATH"] = str(root)
+    child = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from edge_handler import handler; print(handler.current_router().config.regions)",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        cwd=tmp_path,
+    )
+    assert child.stdout.strip() == "('us-east-1', 'eu-west-1')", child.stdout + child.stderr
+
+
+# --- the routing-table cache (fake resolver, fake clock) -------------------------------
+
+
+def make_cache(tmp_path: Path, **overrides):
+    config = load_config(str(write_config(tmp_path, **overrides)))
+    resolver, clock = FakeResolver(), FakeClock()
+    return RoutingTableCache(config, resolver=resolver, clock=clock), resolver, clock
+
+
+def test_one_lookup_per_ttl(tmp_path: Path, logs) -> None:
+    cache, resolver, clock = make_cache(tmp_path)
+    resolver.set_table({"us-east-1": 10, "eu-west-1": 90}, ttl=30)
+    for _ in range(1000):
+        assert cache.table() == {"us-east-1": 10, "eu-west-1": 90}
+    clock.now += 29.9
+    cache.table()
+    assert resolver.calls == 1
+    resolver.set_table({"eu-west-1": 90})
+    clock.now += 0.1
+    assert cache.table() == {"eu-west-1": 90}
+    assert resolver.calls == 2 and logs.kinds() == []
+
+
+@pytest.mark.parametrize(("ttl", "effective"), [(0, 5), (3, 5), (30, 30), (86_400, 60)])
+def test_ttl_is_clamped_to_the_configured_bounds(tmp_path: Path, ttl: int, effective: int):
+    cache, resolver, clock = make_cache(tmp_path)
+    resolver.set_table({"us-east-1": 1}, ttl=ttl)
+    cache.table()
+    clock.now += effective - 0.01
+    cache.table()
+    assert resolver.calls == 1
+    clock.now += 0.01
+    cache.table()
+    assert resolver.calls == 2
+
+
+def test_failed_lookup_uses_equal_weights_then_waits_min_ttl(tmp_path: Path, logs) -> None:
+    cache, resolver, clock = make_cache(tmp_path)
+    resolver.error = TimeoutError("no answer")
+    assert cache.table() == {"us-east-1": 1, "eu-west-1": 1}
+    for _ in range(100):
+        cache.table()
+    assert resolver.calls == 1
+    [line] = logs.entries()
+    assert (line["anomaly"], line["fallback"]) == ("lookup_failed", "equal_weights")
+    clock.now += 5
+    cache.table()
+    assert resolver.calls == 2
+
+
+def test_failed_lookup_keeps_the_last_good_table(tmp_path: Path, logs) -> None:
+    cache, resolver, clock = make_cache(tmp_path)
+    resolver.set_table({"us-east-1": 0, "eu-west-1": 7}, ttl=10)
+    cache.table()
+    clock.now += 10
+    resolver.error = OSError("SERVFAIL")
+    assert cache.table() == {"us-east-1": 0, "eu-west-1": 7}
+    assert logs.entries()[-1]["fallback"] == "last_good"
+    clock.now += 5
+    resolver.set_table({"us-east-1": 3}, ttl=10)
+    assert cache.table() == {"us-east-1": 3}
+
+
+def test_an_answer_with_no_usable_value_is_a_failed_lookup(tmp_path: Path, logs) -> None:
+    cache, resolver, _clock = make_cache(tmp_path)
+    resolver.values = ["v=1 region=mars-1 weight=5", "garbage"]
+    assert cache.table() == {"us-east-1": 1, "eu-west-1": 1}
+    assert sorted(logs.kinds()) == ["ignored_record", "ignored_record", "lookup_failed"]
+
+
+def test_ignored_values_are_logged_once_per_refresh(tmp_path: Path, logs) -> None:
+    cache, resolver, _clock = make_cache(tmp_path)
+    resolver.values = [
+        "v=1 region=us-east-1 weight=5",
+        "v=1 region=eu-west-1 weight=5 domain=evil.example.com",
+        "v=1 region=eu-west-1 weight=5 domain=evil.example.com",
+    ]
+    for _ in range(50):
+        assert cache.table() == {"us-east-1": 5}
+    assert logs.kinds() == ["ignored_record"]
+
+
+def test_at_most_one_lookup_in_flight(tmp_path: Path) -> None:
+    cache, resolver, _clock = make_cache(tmp_path)
+    resolver.set_table({"us-east-1": 1, "eu-west-1": 9})
+    started, release = threading.Event(), threading.Event()
+    inner = FakeResolver.__call__
+
+    def slow(self, *args):
+        started.set()
+        assert release.wait(30)
+        return inner(self, *args)
+
+    resolver.__class__ = type("Slow", (FakeResolver,), {"__call__": slow})
+    worker = threading.Thread(target=cache.table)
+    worker.start()
+    assert started.wait(30)
+    tables = [cache.table() for _ in range(100)]  # do not wait, do not query again
+    release.set()
+    worker.join(30)
+    assert tables == [{"us-east-1": 1, "eu-west-1": 1}] * 100
+    assert resolver.calls == 1
+    assert cache.table() == {"us-east-1": 1, "eu-west-1": 9}
+
+
+def test_anomaly_log_rate_limits_identical_lines() -> None:
+    lines: list[str] = []
+    clock = FakeClock()
+    anomaly = log.AnomalyLog(window_s=60, clock=clock, write=lines.append)
+    assert anomaly("lookup_failed", key="timeout", error="t")
+    assert not anomaly("lookup_failed", key="timeout", error="t")
+    assert anomaly("lookup_failed", key="servfail", error="s")
+    clock.now += 60
+    assert anomaly("lookup_failed", key="timeout", error="t")
+    assert json.loads(lines[-1])["suppressed_since_last"] == 1
+    assert len(lines) == 3
