@@ -1,0 +1,419 @@
+"""The routing-table lookup against a real DNS server on 127.0.0.1 (dnslib encoding).
+
+Each case checks where requests go and that lookups are not repeated within a TTL
+(queries are counted at the server). Time for TTLs is a fake clock; only the lookup
+timeout itself runs on real time.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import json
+import socket
+import socketserver
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from dnslib import QTYPE, RCODE, RR, TXT, DNSRecord
+
+from components.edge_config import render_edge_config
+from edge_handler import log
+from edge_handler.config import load_config
+from edge_handler.handler import EdgeRouter
+from edge_handler.table import RoutingTableCache
+from edge_handler.txt_lookup import DnsTxtResolver, LookupFailed
+from lab.cloudfront_rules import rewrite_is_valid_or_unchanged
+
+RECORD = "_routes.assets.example.com"
+FIXTURES = Path(__file__).resolve().parent / "edge_fixtures"
+DOMAINS = {
+    "us-east-1": "assets-use1-abc.s3.us-east-1.amazonaws.com",
+    "eu-west-1": "assets-euw1-def.s3.eu-west-1.amazonaws.com",
+}
+EQUAL = {"us-east-1": 1, "eu-west-1": 1}
+
+
+class FakeZone:
+    """What the name server answers for ``RECORD``; counts the queries it receives."""
+
+    def __init__(self) -> None:
+        self.mode = "answer"  # answer | silent | servfail | nxdomain | empty | garbage | truncate
+        self.values: list[str | list[str]] = []
+        self.ttl = 30
+        self.ttls: list[int] | None = None
+        self.udp_queries = 0
+        self.tcp_queries = 0
+        self._lock = threading.Lock()
+
+    def set_table(self, table: dict[str, int], ttl: int = 30) -> None:
+        self.mode, self.ttl, self.ttls = "answer", ttl, None
+        self.values = [f"v=1 region={region} weight={weight}" for region, weight in table.items()]
+
+    @property
+    def queries(self) -> int:
+        return self.udp_queries + self.tcp_queries
+
+    def reply(self, data: bytes, over_tcp: bool) -> bytes | None:
+        with self._lock:
+            if over_tcp:
+                self.tcp_queries += 1
+            else:
+                self.udp_queries += 1
+        request = DNSRecord.parse(data)
+        if self.mode == "silent":
+            return None
+        if self.mode == "garbage":
+            return b"\x00\x01this is not a dns message"
+        reply = request.reply()
+        if self.mode == "servfail":
+            reply.header.rcode = RCODE.SERVFAIL
+        elif self.mode == "nxdomain":
+            reply.header.rcode = RCODE.NXDOMAIN
+        elif self.mode == "truncate" and not over_tcp:
+            reply.header.tc = 1
+        elif self.mode != "empty" and str(request.q.qname).rstrip(".") == RECORD:
+            for index, value in enumerate(self.values):
+                ttl = self.ttls[index] if self.ttls else self.ttl
+                reply.add_answer(RR(request.q.qname, QTYPE.TXT, ttl=ttl, rdata=TXT(value)))
+        return reply.pack()
+
+
+class _UDPHandler(socketserver.BaseRequestHandler):
+    def handle(self) -> None:
+        data, sock = self.request
+        answer = self.server.zone.reply(data, over_tcp=False)
+        if answer is not None:
+            sock.sendto(answer, self.client_address)
+
+
+class _TCPHandler(socketserver.BaseRequestHandler):
+    def handle(self) -> None:
+        size = int.from_bytes(self.request.recv(2), "big")
+        data = b""
+        while len(data) < size:
+            chunk = self.request.recv(size - len(data))
+            if not chunk:
+                return
+            data += chunk
+        answer = self.server.zone.reply(data, over_tcp=True)
+        if answer is not None:
+            self.request.sendall(len(answer).to_bytes(2, "big") + answer)
+
+
+class _UDPServer(socketserver.ThreadingUDPServer):
+    daemon_threads = True
+
+
+class _TCPServer(socketserver.ThreadingTCPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+
+@contextlib.contextmanager
+def dns_server() -> Iterator[tuple[FakeZone, int]]:
+    """UDP and TCP on the same free port of 127.0.0.1."""
+    zone = FakeZone()
+    for _ in range(20):
+        udp = _UDPServer(("127.0.0.1", 0), _UDPHandler)
+        port = udp.server_address[1]
+        try:
+            tcp = _TCPServer(("127.0.0.1", port), _TCPHandler)
+            break
+        except OSError:
+            udp.server_close()
+    else:
+        raise RuntimeError("no port free for both UDP and TCP")
+    threads = []
+    for server in (udp, tcp):
+        server.zone = zone
+        thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
+        thread.daemon = True
+        thread.start()
+        threads.append(thread)
+    try:
+        yield zone, port
+    finally:
+        for server in (udp, tcp):
+            server.shutdown()
+            server.server_close()
+
+
+@pytest.fixture
+def server() -> Iterator[tuple[FakeZone, int]]:
+    with dns_server() as running:
+        yield running
+
+
+@pytest.fixture
+def logs(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    lines: list[str] = []
+    monkeypatch.setattr(log, "anomaly", log.AnomalyLog(write=lines.append))
+    return lines
+
+
+def kinds(lines: list[str]) -> list[str]:
+    return [json.loads(line)["anomaly"] for line in lines]
+
+
+def closed_udp_port() -> int:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()
+    return port
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 50.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class Container:
+    """One container: a router on a real resolver, a fake clock, and a request loop."""
+
+    def __init__(self, tmp_path: Path, nameservers: list[str], timeout_ms: int = 2000) -> None:
+        path = tmp_path / "edge_config.json"
+        path.write_text(
+            render_edge_config(
+                primary_region="us-east-1",
+                region_domains=DOMAINS,
+                routing_record=RECORD,
+                nameservers=nameservers,
+                replication="from-primary",
+                timeout_ms=timeout_ms,
+                min_ttl_s=5,
+                max_ttl_s=60,
+            )
+        )
+        self.clock = FakeClock()
+        config = load_config(str(path))
+        self.cache = RoutingTableCache(config, resolver=DnsTxtResolver(), clock=self.clock)
+        self.router = EdgeRouter(config, self.cache)
+        self.template = json.loads((FIXTURES / "origin_request_s3_oai.json").read_text())
+
+    def route(self, count: int = 200) -> Counter:
+        """Send ``count`` distinct URIs; count the regions they went to."""
+        regions: Counter = Counter()
+        for i in range(count):
+            request = copy.deepcopy(self.template["Records"][0]["cf"]["request"])
+            request["uri"] = f"/objects/{i}.png"
+            original = copy.deepcopy(request)
+            result = self.router.origin_request(request)
+            assert rewrite_is_valid_or_unchanged(original, result, DOMAINS.values())
+            domain = result["origin"]["s3"]["domainName"]
+            assert domain in DOMAINS.values()
+            regions[result["origin"]["s3"]["region"]] += 1
+        return regions
+
+
+def test_normal_table_routes_by_weight_with_one_query(server, tmp_path: Path, logs) -> None:
+    zone, port = server
+    zone.set_table({"us-east-1": 0, "eu-west-1": 100})
+    container = Container(tmp_path, [f"127.0.0.1:{port}"])
+    assert container.route(500) == {"eu-west-1": 500}
+    assert zone.queries == 1
+    assert container.cache.current == {"us-east-1": 0, "eu-west-1": 100}
+    assert logs == []
+
+
+def test_ttl_expiry_triggers_exactly_one_new_query(server, tmp_path: Path, logs) -> None:
+    zone, port = server
+    zone.set_table({"us-east-1": 100, "eu-west-1": 0}, ttl=20)
+    container = Container(tmp_path, [f"127.0.0.1:{port}"])
+    assert container.route() == {"us-east-1": 200}
+    zone.set_table({"us-east-1": 0, "eu-west-1": 100}, ttl=20)
+    container.clock.now += 19.9
+    assert container.route() == {"us-east-1": 200}  # still within the TTL
+    assert zone.queries == 1
+    container.clock.now += 0.1
+    assert container.route() == {"eu-west-1": 200}
+    assert zone.queries == 2
+
+
+def test_the_lowest_record_ttl_counts(server, tmp_path: Path) -> None:
+    zone, port = server
+    zone.set_table({"us-east-1": 1, "eu-west-1": 1})
+    zone.ttls = [40, 12]
+    container = Container(tmp_path, [f"127.0.0.1:{port}"])
+    container.route(10)
+    container.clock.now += 11.9
+    container.route(10)
+    assert zone.queries == 1
+    container.clock.now += 0.1
+    container.route(10)
+    assert zone.queries == 2
+
+
+def test_a_region_dropping_out_of_the_answer(server, tmp_path: Path, logs) -> None:
+    zone, port = server
+    zone.set_table({"us-east-1": 50, "eu-west-1": 50}, ttl=10)
+    container = Container(tmp_path, [f"127.0.0.1:{port}"])
+    both = container.route(400)
+    assert set(both) == {"us-east-1", "eu-west-1"}
+    zone.set_table({"eu-west-1": 50}, ttl=10)  # us-east-1's health check failed
+    container.clock.now += 10
+    assert container.route(400) == {"eu-west-1": 400}
+    assert zone.queries == 2 and logs == []
+
+
+FAILING_MODES = ["silent", "servfail", "nxdomain", "empty", "garbage"]
+
+
+@pytest.mark.parametrize("mode", FAILING_MODES)
+def test_failed_lookup_without_history_routes_on_equal_weights(
+    server, tmp_path: Path, logs, mode: str
+) -> None:
+    zone, port = server
+    zone.mode = mode
+    container = Container(tmp_path, [f"127.0.0.1:{port}"], timeout_ms=300)
+    started = time.monotonic()
+    regions = container.route(400)
+    assert time.monotonic() - started < 5  # one bounded lookup, not one per request
+    assert set(regions) == {"us-east-1", "eu-west-1"}
+    assert container.cache.current == EQUAL
+    assert zone.queries == 1
+    [line] = [json.loads(entry) for entry in logs]
+    assert (line["anomaly"], line["fallback"]) == ("lookup_failed", "equal_weights")
+    container.clock.now += 4.9  # no retry before min_ttl_s
+    container.route(50)
+    assert zone.queries == 1
+    container.clock.now += 0.1
+    container.route(50)
+    assert zone.queries == 2
+
+
+@pytest.mark.parametrize("mode", FAILING_MODES)
+def test_failed_lookup_keeps_the_last_good_table(server, tmp_path: Path, logs, mode: str) -> None:
+    zone, port = server
+    zone.set_table({"us-east-1": 0, "eu-west-1": 9}, ttl=10)
+    container = Container(tmp_path, [f"127.0.0.1:{port}"], timeout_ms=300)
+    container.route(50)
+    zone.mode = mode
+    container.clock.now += 10
+    assert container.route(300) == {"eu-west-1": 300}
+    assert zone.queries == 2
+    assert json.loads(logs[-1])["fallback"] == "last_good"
+
+
+def test_malformed_values_are_ignored_and_logged(server, tmp_path: Path, logs) -> None:
+    zone, port = server
+    zone.set_table({"us-east-1": 30})
+    zone.values += [
+        "v=1 region=eu-west-1 weight=900",
+        "v=1 region=eu-west-1",
+        "hello world",
+        "v=2 region=eu-west-1 weight=5",
+    ]
+    container = Container(tmp_path, [f"127.0.0.1:{port}"])
+    assert container.route(300) == {"us-east-1": 300}
+    assert kinds(logs) == ["ignored_record"] * 4
+    assert zone.queries == 1
+
+
+def test_unknown_region_is_ignored(server, tmp_path: Path, logs) -> None:
+    zone, port = server
+    zone.set_table({"eu-west-1": 1, "mars-north-1": 255})
+    container = Container(tmp_path, [f"127.0.0.1:{port}"])
+    assert container.route(300) == {"eu-west-1": 300}
+    [line] = [json.loads(entry) for entry in logs]
+    assert line["anomaly"] == "ignored_record" and "mars-north-1" in line["value"]
+
+
+def test_a_value_naming_a_foreign_domain_never_changes_the_domain(
+    server, tmp_path: Path, logs
+) -> None:
+    zone, port = server
+    zone.set_table({"us-east-1": 1})
+    zone.values.append("v=1 region=eu-west-1 weight=255 domain=evil.example.com")
+    container = Container(tmp_path, [f"127.0.0.1:{port}"])
+    assert container.route(300) == {"us-east-1": 300}  # the whole value is ignored
+    assert "domain" in json.loads(logs[0])["reason"]
+
+
+def test_only_foreign_domain_values_mean_a_failed_lookup(server, tmp_path: Path, logs) -> None:
+    zone, port = server
+    zone.mode = "answer"
+    zone.values = [
+        "v=1 region=us-east-1 weight=9 domain=evil.example.com",
+        "v=1 region=eu-west-1 weight=9 domain=evil.example.com",
+    ]
+    container = Container(tmp_path, [f"127.0.0.1:{port}"])
+    assert set(container.route(300)) == {"us-east-1", "eu-west-1"}  # domains from topology
+    assert kinds(logs) == ["ignored_record", "ignored_record", "lookup_failed"]
+
+
+def test_a_dead_name_server_then_a_live_one(server, tmp_path: Path, logs) -> None:
+    zone, port = server
+    zone.set_table({"us-east-1": 0, "eu-west-1": 10})
+    container = Container(tmp_path, [f"127.0.0.1:{closed_udp_port()}", f"127.0.0.1:{port}"])
+    assert container.route(200) == {"eu-west-1": 200}
+    assert zone.queries == 1 and logs == []
+
+
+def test_a_silent_name_server_gets_only_its_share_of_the_budget(
+    server, tmp_path: Path, logs
+) -> None:
+    zone, port = server
+    zone.set_table({"us-east-1": 10, "eu-west-1": 0})
+    silent = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    silent.bind(("127.0.0.1", 0))
+    with silent:
+        container = Container(
+            tmp_path, [f"127.0.0.1:{silent.getsockname()[1]}", f"127.0.0.1:{port}"], 2000
+        )
+        started = time.monotonic()
+        assert container.route(100) == {"us-east-1": 100}
+        elapsed = time.monotonic() - started
+    assert 0.9 < elapsed < 1.9  # waited half of 2 s for the first, then asked the second
+    assert zone.queries == 1 and logs == []
+
+
+def test_a_name_server_given_by_name_is_resolved(server, tmp_path: Path, logs) -> None:
+    zone, port = server
+    zone.set_table({"us-east-1": 0, "eu-west-1": 10})
+    container = Container(tmp_path, [f"localhost:{port}"])
+    assert container.route(100) == {"eu-west-1": 100}
+    assert zone.queries == 1 and logs == []
+
+
+def test_truncated_answer_is_retried_over_tcp(server, tmp_path: Path, logs) -> None:
+    zone, port = server
+    zone.set_table({"us-east-1": 10, "eu-west-1": 0})
+    zone.mode = "truncate"
+    container = Container(tmp_path, [f"127.0.0.1:{port}"])
+    assert container.route(100) == {"us-east-1": 100}
+    assert (zone.udp_queries, zone.tcp_queries) == (1, 1)
+    assert logs == []
+
+
+def test_multi_string_txt_values_are_joined(server, tmp_path: Path) -> None:
+    zone, port = server
+    zone.set_table({})
+    zone.values = [["v=1 region=eu-west-1 ", "weight=40"]]
+    values, ttl = DnsTxtResolver()(RECORD, [("127.0.0.1", port)], 2.0)
+    assert (values, ttl) == (["v=1 region=eu-west-1 weight=40"], 30)
+
+
+def test_resolver_error_says_what_each_server_did(server) -> None:
+    zone, port = server
+    zone.mode = "servfail"
+    dead = closed_udp_port()
+    with pytest.raises(LookupFailed) as failure:
+        DnsTxtResolver()(RECORD, [("127.0.0.1", dead), ("127.0.0.1", port)], 1.0)
+    message = str(failure.value)
+    assert f"127.0.0.1:{dead}" in message and "SERVFAIL" in message
+
+
+def test_unresolvable_name_server_fails_within_the_budget() -> None:
+    started = time.monotonic()
+    with pytest.raises(LookupFailed):
+        DnsTxtResolver()(RECORD, [("no-such-host.invalid", 53)], 0.5)
+    assert time.monotonic() - started < 1.5
