@@ -1,0 +1,344 @@
+"""The whole delivery path on one machine, built from one ``LabStack``.
+
+``Lab`` starts, in order: one S3 emulator process per region (bucket provisioned as
+declared), the routing zone's DNS server, the health checkers, the replicator, the
+function's containers and the edge. It stops everything in reverse order on exit,
+on Ctrl-C and on errors. Drills drive it through a handful of switches that each
+stand for one real-world event: ``kill_region``/``restore_region`` (a regional
+outage), ``set_weight`` (a Route 53 change), ``set_dns_answering`` (the name servers
+stop answering), ``set_function_fault`` (a bug in the function's routing code).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import json
+import shutil
+import tempfile
+import threading
+import time
+import zipfile
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+from lab.clock import LabClock
+from lab.containers import ContainerPool, FunctionContainer
+from lab.dns import DnsServer, RoutingZone
+from lab.edge import Edge, WeightedOriginResolver
+from lab.health import HealthChecker
+from lab.model import LabStack
+from lab.regions import RegionEmulator, RegionUnavailable, make_emulators
+from lab.replication import Replicator
+
+DEFAULT_TIME_SCALE = 10.0
+DEFAULT_CONTAINERS = 3
+
+
+def without_edge_function(stack: LabStack) -> LabStack:
+    """The naive setup the product replaces: no function, one origin, no origin group."""
+    distribution = stack.distribution
+    group = distribution.origin_group
+    target = group.primary_origin_id if group is not None else distribution.target_origin_id
+    return dataclasses.replace(
+        stack,
+        function=None,
+        distribution=dataclasses.replace(
+            distribution,
+            origin_group=None,
+            target_origin_id=target,
+            function_associations={},
+        ),
+    )
+
+
+def region_header_of(stack: LabStack) -> str:
+    """The response header the function names the serving region in (baked config)."""
+    if stack.function is None:
+        return "x-asset-region"
+    with zipfile.ZipFile(io.BytesIO(stack.function.archive_zip)) as bundle:
+        document = json.loads(bundle.read("edge_config.json"))
+    return str(document.get("region_header", "x-asset-region"))
+
+
+class Lab:
+    """One running copy of the stack; use as a context manager."""
+
+    def __init__(
+        self,
+        stack: LabStack,
+        *,
+        time_scale: float = DEFAULT_TIME_SCALE,
+        containers: int = DEFAULT_CONTAINERS,
+        cache: bool = False,
+        seed: int = 0,
+        replication_lag_s: float = 0.0,
+        edge_function: bool = True,
+        origin_resolvers: int = 8,
+        workdir: Path | None = None,
+    ) -> None:
+        self.declared_stack = stack
+        self.stack = stack if edge_function else without_edge_function(stack)
+        self.clock = LabClock(time_scale)
+        self.seed = seed
+        self._containers = containers
+        self._cache = cache
+        self._origin_resolvers = origin_resolvers
+        self._workdir_arg = workdir
+        self._workdir: Path | None = None
+        self.emulators: dict[str, RegionEmulator] = make_emulators(stack)
+        self.zone = RoutingZone(stack.routing, stack.regions)
+        self.dns = DnsServer(self.zone)
+        checks = [s.health_check for s in stack.regions.values() if s.health_check is not None]
+        self.health = HealthChecker(checks, self.locate, self.clock, self.zone.set_healthy)
+        self.replicator = Replicator(
+            stack.replication, self.emulators, self.clock, lag_s=replication_lag_s
+        )
+        self.pool: ContainerPool | None = None
+        self.weighted_origin: WeightedOriginResolver | None = None
+        self.edge: Edge | None = None
+        self.events: list[tuple[float, str]] = []
+        self._stoppers: list[Callable[[], None]] = []
+        self._lock = threading.Lock()
+
+    # -- lifecycle ----------------------------------------------------------------------
+
+    def __enter__(self) -> Lab:
+        try:
+            self.start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def start(self) -> None:
+        """Start every part; on failure the caller's ``stop`` cleans up what started."""
+        self._workdir = (
+            Path(tempfile.mkdtemp(prefix="lab-")) if self._workdir_arg is None
+            else self._workdir_arg
+        )
+        if self._workdir_arg is None:
+            self._stoppers.append(lambda: shutil.rmtree(self._workdir, ignore_errors=True))
+        self._stoppers.append(self._kill_all_regions)
+        _run_parallel([emulator.start for emulator in self.emulators.values()])
+        self.dns.start()
+        self._stoppers.append(self.dns.stop)
+        self.health.start()
+        self._stoppers.append(self.health.stop)
+        self.replicator.start()
+        self._stoppers.append(self.replicator.stop)
+        function = self.stack.function
+        if function is not None:
+            archive = self._workdir / "function.zip"
+            archive.write_bytes(function.archive_zip)
+            self.pool = ContainerPool(
+                [
+                    FunctionContainer(
+                        index, function, archive, f"127.0.0.1:{self.dns.port}",
+                        self.clock.scale, self._workdir / f"container-{index}.log",
+                    )
+                    for index in range(self._containers)
+                ]
+            )
+            self._stoppers.append(self.pool.stop)
+            self.pool.start()
+        else:
+            weights = {r: s.weight for r, s in self.stack.regions.items()}
+            self.weighted_origin = WeightedOriginResolver(
+                weights, self.stack.routing.ttl_s, self.clock,
+                resolvers=self._origin_resolvers, seed=self.seed,
+            )
+        self.edge = Edge(
+            self.stack, self.locate, self.clock, self.pool, cache=self._cache,
+            weighted_origin=self.weighted_origin,
+            region_header=region_header_of(self.declared_stack),
+        )
+        self.edge.start()
+        self._stoppers.append(self.edge.stop)
+
+    def stop(self) -> None:
+        """Stop everything that started, newest first; never raises half way."""
+        errors: list[BaseException] = []
+        while self._stoppers:
+            stopper = self._stoppers.pop()
+            try:
+                stopper()
+            except Exception as error:
+                errors.append(error)
+        if errors:
+            raise errors[0]
+
+    def _kill_all_regions(self) -> None:
+        for emulator in self.emulators.values():
+            emulator.kill()
+
+    # -- lookups --------------------------------------------------------------------------
+
+    @property
+    def edge_url(self) -> str:
+        """Where viewers send requests."""
+        assert self.edge is not None, "the lab is not started"
+        return self.edge.url
+
+    @property
+    def workdir(self) -> Path:
+        """Scratch space for this run (container logs, the archive)."""
+        assert self._workdir is not None, "the lab is not started"
+        return self._workdir
+
+    def locate(self, region: str) -> int | None:
+        """The emulator port serving ``region`` now, or None while it is down."""
+        emulator = self.emulators.get(region)
+        return emulator.port if emulator is not None else None
+
+    def endpoint(self, region: str | None = None) -> str:
+        """The S3 API endpoint of a region's emulator (default: the primary)."""
+        port = self.locate(region or self.stack.primary_region)
+        if port is None:
+            raise RegionUnavailable(f"region {region} is down")
+        return f"http://127.0.0.1:{port}"
+
+    def note(self, text: str) -> None:
+        """Record a timeline event (lab time) for the report and the plot."""
+        with self._lock:
+            self.events.append((self.clock.now(), text))
+
+    # -- publishing ----------------------------------------------------------------------
+
+    def put_object(
+        self, key: str, body: bytes, *, region: str | None = None,
+        content_type: str = "application/octet-stream",
+    ) -> str:
+        """Upload through the S3 API of a region (default: the primary); returns the version."""
+        emulator = self.emulators[region or self.stack.primary_region]
+        answer = emulator.client().put_object(
+            Bucket=emulator.spec.bucket, Key=key, Body=body, ContentType=content_type
+        )
+        return str(answer.get("VersionId", ""))
+
+    def delete_object(self, key: str, *, region: str | None = None) -> None:
+        """Delete (place a delete marker) in a region's bucket (default: the primary)."""
+        emulator = self.emulators[region or self.stack.primary_region]
+        emulator.client().delete_object(Bucket=emulator.spec.bucket, Key=key)
+
+    def has_object(self, region: str, key: str) -> bool:
+        """True when the region's bucket serves ``key`` now."""
+        emulator = self.emulators[region]
+        try:
+            emulator.client().head_object(Bucket=emulator.spec.bucket, Key=key)
+        except Exception:
+            return False
+        return True
+
+    def wait_replicated(self, keys: Iterable[str], timeout_s: float = 30.0) -> None:
+        """Block until every destination of the rules holds ``keys`` (real seconds)."""
+        keys = list(keys)
+        deadline = time.monotonic() + timeout_s
+        destinations = {rule.destination_region for rule in self.stack.replication}
+        while True:
+            missing = [
+                (region, key) for region in destinations for key in keys
+                if not self.has_object(region, key)
+            ]
+            if not missing:
+                return
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"not replicated within {timeout_s} s: {missing[:5]}")
+            self.replicator.wait_idle(min(1.0, max(0.0, deadline - time.monotonic())))
+
+    def wait_healthy(self, region: str, healthy: bool, timeout_s: float = 30.0) -> None:
+        """Block until the health verdict for ``region`` is ``healthy`` (real seconds)."""
+        deadline = time.monotonic() + timeout_s
+        while self.zone.healthy(region) != healthy:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{region} did not become healthy={healthy} in {timeout_s} s")
+            time.sleep(0.01)
+
+    # -- drill switches ------------------------------------------------------------------
+
+    def kill_region(self, region: str) -> None:
+        """Regional outage: SIGKILL the region's emulator."""
+        self.note(f"{region} down")
+        self.emulators[region].kill()
+
+    def restore_region(self, region: str) -> None:
+        """The region comes back: new process, bucket provisioned, data restored.
+
+        The emulator keeps no state across a kill, so the lab restores the bucket's
+        objects from the regions it replicates with (as S3 would still have them),
+        then publishes the region. Writes that had not replicated before the kill
+        are lost, where S3 would keep them.
+        """
+        emulator = self.emulators[region]
+        client = emulator.launch()
+        restored = self._restore_objects(region, client)
+        self.replicator.adopt(region, client)
+        emulator.publish()
+        self.note(f"{region} back ({restored} objects restored)")
+
+    def _restore_objects(self, region: str, client: Any) -> int:
+        peers = {r.source_region for r in self.stack.replication if r.destination_region == region}
+        peers |= {r.destination_region for r in self.stack.replication if r.source_region == region}
+        latest: dict[str, tuple[float, str]] = {}
+        for peer in peers:
+            emulator = self.emulators[peer]
+            try:
+                paginator = emulator.client().get_paginator("list_objects_v2")
+                for page in paginator.paginate(Bucket=emulator.spec.bucket):
+                    for item in page.get("Contents", []):
+                        stamp = item["LastModified"].timestamp()
+                        if item["Key"] != self.stack.probe_key and stamp > latest.get(
+                            item["Key"], (float("-inf"), "")
+                        )[0]:
+                            latest[item["Key"]] = (stamp, peer)
+            except Exception:  # a peer that is down has nothing to give
+                continue
+        bucket = self.emulators[region].spec.bucket
+        for key, (_stamp, peer) in latest.items():
+            source = self.emulators[peer]
+            got = source.client().get_object(Bucket=source.spec.bucket, Key=key)
+            client.put_object(
+                Bucket=bucket, Key=key, Body=got["Body"].read(),
+                ContentType=got.get("ContentType") or "application/octet-stream",
+            )
+        return len(latest)
+
+    def set_weight(self, region: str, weight: int) -> None:
+        """Change a region's routing weight (the drain drill sets 0)."""
+        self.note(f"{region} weight {weight}")
+        self.zone.set_weight(region, weight)
+
+    def set_dns_answering(self, answering: bool) -> None:
+        """Make the routing zone's name servers stop (or resume) answering."""
+        self.note("DNS answering" if answering else "DNS silent")
+        self.dns.answering = answering
+
+    def set_function_fault(self, on: bool, containers: list[int] | None = None) -> None:
+        """Make ``rank_regions`` raise inside the function (some or all containers)."""
+        if self.pool is None:
+            raise RuntimeError("this lab runs without the edge function")
+        self.note("function fault on" if on else "function fault off")
+        self.pool.set_fault(on, containers)
+
+
+def _run_parallel(calls: list[Callable[[], None]]) -> None:
+    """Run calls on threads (emulators take a second each to boot); re-raise the first error."""
+    errors: list[BaseException] = []
+
+    def run(call: Callable[[], None]) -> None:
+        try:
+            call()
+        except BaseException as error:
+            errors.append(error)
+
+    threads = [threading.Thread(target=run, args=(call,)) for call in calls]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise errors[0]

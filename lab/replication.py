@@ -1,0 +1,231 @@
+"""S3 replication for the emulators, which store replication rules but never act on them.
+
+A poller lists every source bucket's versions (ListObjectVersions), and each version
+it has not seen becomes one job per matching rule, due ``lag_s`` lab seconds later:
+copy that version (or place a delete marker, when the rule replicates them) into the
+destination bucket. Versions the replicator itself wrote are never replicated again,
+as S3 does not replicate replicas, so bidirectional rules do not loop. A job whose
+source or destination is down waits and is retried, in order per key, like S3's own
+retries; so a region that comes back catches up.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from lab.clock import LabClock
+from lab.model import ReplicationRule
+from lab.regions import RegionEmulator, RegionUnavailable
+
+# Errors that mean "that region cannot be reached now", so the job is retried later.
+_UNREACHABLE = (RegionUnavailable, BotoCoreError)
+_GONE_CODES = {"NoSuchVersion", "NoSuchKey", "InvalidArgument", "404"}
+
+
+@dataclass
+class _Job:
+    rule: ReplicationRule
+    key: str
+    version_id: str
+    delete_marker: bool
+    due: float  # lab time
+
+
+@dataclass
+class ReplicationStats:
+    """Counters for the drill report."""
+
+    copied: int = 0
+    deletes: int = 0
+    retries: int = 0
+    lost: int = 0
+    pending: int = 0
+
+
+class Replicator:
+    """Applies the declared rules between emulators, ``lag_s`` lab seconds late."""
+
+    def __init__(
+        self,
+        rules: Iterable[ReplicationRule],
+        emulators: Mapping[str, RegionEmulator],
+        clock: LabClock,
+        *,
+        lag_s: float = 0.0,
+        poll_real_s: float = 0.05,
+    ) -> None:
+        self.rules = tuple(rules)
+        self._emulators = emulators
+        self._clock = clock
+        self.lag_s = lag_s
+        self._poll_real_s = poll_real_s
+        self._lock = threading.Condition()
+        self._known: dict[str, set[str]] = {r.source_region: set() for r in self.rules}
+        self._replicas: dict[str, set[str]] = {region: set() for region in emulators}
+        self._jobs: list[_Job] = []
+        self._stats = ReplicationStats()
+        self._passes = 0
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.on_replicated: Callable[[ReplicationRule, str, float], None] | None = None
+
+    def start(self) -> None:
+        """Run the poller in a daemon thread until :meth:`stop`."""
+        self._thread = threading.Thread(target=self._run, name="replicator", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop polling (pending jobs are dropped with the lab)."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.poll_once()
+            self._stop.wait(self._poll_real_s)
+
+    def stats(self) -> ReplicationStats:
+        """A snapshot of the counters."""
+        with self._lock:
+            return ReplicationStats(**{**self._stats.__dict__, "pending": len(self._jobs)})
+
+    def poll_once(self) -> None:
+        """List every reachable source bucket, schedule new versions, run due jobs."""
+        for source in self._known:
+            self._scan(source)
+        self._run_due_jobs()
+        with self._lock:
+            self._passes += 1
+            self._lock.notify_all()
+
+    def wait_idle(self, timeout_s: float) -> bool:
+        """Wait (real seconds) until a full pass started after this call left no job."""
+        with self._lock:
+            target = self._passes + 2
+            return self._lock.wait_for(
+                lambda: self._passes >= target and not self._jobs, timeout=timeout_s
+            )
+
+    def adopt(self, region: str, client: Any) -> None:
+        """A region came back with restored data: its versions are not new writes.
+
+        Jobs from the region's previous life are dropped (their versions died with the
+        process) and every version now in its bucket counts as already replicated.
+        """
+        bucket = self._emulators[region].spec.bucket
+        current = {version_id for _key, version_id, _dm in _list_versions(client, bucket)}
+        with self._lock:
+            kept = [job for job in self._jobs if job.rule.source_region != region]
+            self._stats.lost += len(self._jobs) - len(kept)
+            self._jobs = kept
+            if region in self._known:
+                self._known[region] = set(current)
+            self._replicas[region] = set(current)
+
+    def _scan(self, source: str) -> None:
+        emulator = self._emulators[source]
+        try:
+            entries = _list_versions(emulator.client(), emulator.spec.bucket)
+        except (*_UNREACHABLE, ClientError):
+            return
+        now = self._clock.now()
+        with self._lock:
+            known = self._known[source]
+            replicas = self._replicas[source]
+            # Listings are newest first per key; reversed gives the order of writes.
+            for key, version_id, delete_marker in reversed(entries):
+                if version_id in known:
+                    continue
+                known.add(version_id)
+                if version_id in replicas:
+                    continue
+                for rule in self.rules:
+                    if rule.source_region != source or not key.startswith(rule.prefix):
+                        continue
+                    if delete_marker and not rule.delete_markers:
+                        continue
+                    self._jobs.append(_Job(rule, key, version_id, delete_marker, now + self.lag_s))
+
+    def _run_due_jobs(self) -> None:
+        now = self._clock.now()
+        with self._lock:
+            due = [job for job in self._jobs if job.due <= now]
+        blocked: set[tuple[str, str]] = set()
+        done: list[_Job] = []
+        for job in due:
+            rule = job.rule
+            if (rule.destination_region, job.key) in blocked:
+                continue
+            outcome = self._apply(job)
+            if outcome == "retry":
+                blocked.add((rule.destination_region, job.key))
+                with self._lock:
+                    self._stats.retries += 1
+                continue
+            done.append(job)
+            if outcome == "done" and self.on_replicated is not None:
+                self.on_replicated(rule, job.key, self._clock.now())
+        with self._lock:
+            finished = {id(job) for job in done}
+            self._jobs = [job for job in self._jobs if id(job) not in finished]
+
+    def _apply(self, job: _Job) -> str:
+        """Copy one version or delete marker; 'done', 'retry' or 'lost'."""
+        rule = job.rule
+        try:
+            destination = self._emulators[rule.destination_region].client()
+            if job.delete_marker:
+                answer = destination.delete_object(Bucket=rule.destination_bucket, Key=job.key)
+                counter = "deletes"
+            else:
+                source = self._emulators[rule.source_region].client()
+                got = source.get_object(
+                    Bucket=rule.source_bucket, Key=job.key, VersionId=job.version_id
+                )
+                extra: dict[str, Any] = {"Metadata": got.get("Metadata", {})}
+                if got.get("ContentType"):
+                    extra["ContentType"] = got["ContentType"]
+                answer = destination.put_object(
+                    Bucket=rule.destination_bucket, Key=job.key, Body=got["Body"].read(), **extra
+                )
+                counter = "copied"
+        except _UNREACHABLE:
+            return "retry"
+        except ClientError as error:
+            code = str(error.response.get("Error", {}).get("Code", ""))
+            if code in _GONE_CODES and not job.delete_marker:
+                with self._lock:
+                    self._stats.lost += 1
+                return "lost"
+            return "retry"
+        with self._lock:
+            version_id = answer.get("VersionId")
+            if version_id:
+                self._replicas[rule.destination_region].add(version_id)
+            setattr(self._stats, counter, getattr(self._stats, counter) + 1)
+        return "done"
+
+
+def _list_versions(client: Any, bucket: str) -> list[tuple[str, str, bool]]:
+    """Every (key, version id, is delete marker) in the bucket, newest first per key."""
+    entries: list[tuple[str, str, bool]] = []
+    paginator = client.get_paginator("list_object_versions")
+    for page in paginator.paginate(Bucket=bucket):
+        rows = [(v, False) for v in page.get("Versions", [])]
+        rows += [(d, True) for d in page.get("DeleteMarkers", [])]
+        # Latest first, then by time: LastModified has whole-second resolution.
+        rows.sort(
+            key=lambda row: (
+                row[0]["Key"],
+                not row[0].get("IsLatest", False),
+                -row[0]["LastModified"].timestamp(),
+            )
+        )
+        entries.extend((entry["Key"], entry["VersionId"], marker) for entry, marker in rows)
+    return entries
