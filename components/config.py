@@ -106,6 +106,7 @@ class DeliveryConfig:
     origin_connection_timeout: int = 3
     origin_connection_attempts: int = 1
     force_destroy: bool = False
+    rehearse_outage: tuple[str, ...] = ()
 
     @property
     def region_names(self) -> tuple[str, ...]:
@@ -232,6 +233,41 @@ def validate_zone_name(value: Any) -> str:
     return ".".join(labels)
 
 
+def validate_rehearse_outage(
+    value: Any, regions: Sequence[RegionWeight], health_checks: bool
+) -> tuple[str, ...]:
+    """Regions whose health check is inverted to rehearse their outage in AWS.
+
+    At least one region with weight above 0 must stay healthy: when every record is
+    unhealthy Route 53 answers with all of them, which would rehearse nothing.
+    """
+    if value is None or value == []:
+        return ()
+    names = [rw.region for rw in regions]
+    if not isinstance(value, Sequence) or isinstance(value, str | bytes):
+        raise ConfigError("rehearseOutage", value, "a list of configured regions " + str(names))
+    if not health_checks:
+        raise ConfigError(
+            "rehearseOutage",
+            list(value),
+            "empty when healthChecks is false (it inverts health checks)",
+        )
+    for i, region in enumerate(value):
+        if region not in names:
+            raise ConfigError(
+                f"rehearseOutage[{i}]", region, "one of the configured regions " + str(names)
+            )
+    if len(set(value)) != len(value):
+        raise ConfigError("rehearseOutage", list(value), "each region at most once")
+    if not any(rw.weight > 0 and rw.region not in value for rw in regions):
+        raise ConfigError(
+            "rehearseOutage",
+            list(value),
+            "a list that leaves at least one region with weight above 0 healthy",
+        )
+    return tuple(value)
+
+
 def _optional_pattern(key: str, value: Any, pattern: re.Pattern[str], allowed: str) -> str | None:
     if value is None:
         return None
@@ -245,7 +281,7 @@ KNOWN_KEYS: tuple[str, ...] = (
     "healthCheckInterval", "healthCheckFailureThreshold",
     "routingZoneId", "routingZoneName", "routingTtl", "domainNames", "certificateArn",
     "priceClass", "webAclArn", "noncurrentVersionDays", "originConnectionTimeout",
-    "originConnectionAttempts", "forceDestroy",
+    "originConnectionAttempts", "forceDestroy", "rehearseOutage",
 )  # fmt: skip
 
 
@@ -344,4 +380,9 @@ def parse_config(raw: Mapping[str, Any]) -> DeliveryConfig:
             *CONNECTION_ATTEMPTS_RANGE,
         ),
         force_destroy=_require_bool("forceDestroy", raw.get("forceDestroy", False)),
+        rehearse_outage=validate_rehearse_outage(
+            raw.get("rehearseOutage"),
+            regions,
+            _require_bool("healthChecks", raw.get("healthChecks", True)),
+        ),
     )

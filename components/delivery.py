@@ -85,6 +85,8 @@ class MultiRegionAssetDeliveryArgs(TypedDict):
     """Routed origin connection attempts, 1-3; default 1 [``originConnectionAttempts``]."""
     force_destroy: NotRequired[bool]
     """Let ``pulumi destroy`` delete non-empty buckets; default false [``forceDestroy``]."""
+    rehearse_outage: NotRequired[list[str]]
+    """Regions whose health check is inverted, to rehearse their outage [``rehearseOutage``]."""
 
 
 def _camel(snake: str) -> str:
@@ -192,6 +194,7 @@ class MultiRegionAssetDelivery(pulumi.ComponentResource):
             health_checks=config.health_checks,
             health_check_interval=config.health_check_interval,
             health_check_failure_threshold=config.health_check_failure_threshold,
+            inverted_regions=config.rehearse_outage,
             probes_ready={r: [probes[r], policies[r]] for r in regions},
             parent=self,
         )

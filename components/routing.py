@@ -8,7 +8,7 @@ region is a change of one record's value, live within the record's TTL.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import pulumi
@@ -58,6 +58,7 @@ def create_routing_table(
     health_checks: bool,
     health_check_interval: int,
     health_check_failure_threshold: int,
+    inverted_regions: Sequence[str],
     probes_ready: Mapping[str, list[pulumi.Resource]],
     parent: pulumi.Resource,
 ) -> RoutingTable:
@@ -99,6 +100,9 @@ def create_routing_table(
                 search_string=PROBE_MATCH,
                 request_interval=health_check_interval,
                 failure_threshold=health_check_failure_threshold,
+                # Inverted = reported unhealthy while the bucket is fine: an outage
+                # rehearsal that touches nothing but this region's routing record.
+                invert_healthcheck=region in inverted_regions,
                 tags={"Name": f"{name} {region} data bucket"},
                 # The probe object and the policy that lets the checkers read it must
                 # exist first, or a new region starts life unhealthy.

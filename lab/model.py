@@ -19,6 +19,7 @@ class HealthCheckSpec:
     search_string: str | None  # content match; None for a plain 2xx/3xx check
     request_interval_s: int  # 10 or 30
     failure_threshold: int  # 1-10
+    inverted: bool = False  # rehearseOutage: reported unhealthy whatever the probe says
 
 
 @dataclass(frozen=True)

@@ -117,6 +117,7 @@ def stack_from_registrations(mocks: RecordingMocks, stack: str = "prod") -> LabS
                 search_string=check_reg.inputs.get("searchString"),
                 request_interval_s=_int(check_reg.inputs["requestInterval"]),
                 failure_threshold=_int(check_reg.inputs["failureThreshold"]),
+                inverted=bool(check_reg.inputs.get("invertHealthcheck")),
             )
         bucket = buckets[region]
         regions[region] = RegionSpec(

@@ -278,6 +278,7 @@ def test_health_check_reads_the_probe_from_each_data_bucket(stack: RecordingMock
         assert check.inputs["searchString"] == PROBE_MATCH
         assert check.inputs["requestInterval"] == 10
         assert check.inputs["failureThreshold"] == 3
+        assert not check.inputs.get("invertHealthcheck")
         assert depends(stack, check, objects[region])
         assert depends(stack, check, policies[region])
 
@@ -303,6 +304,17 @@ def test_routing_records_are_multivalue_txt_per_region_with_health_checks(
         assert record.inputs["records"] == [f"v=1 region={region} weight={weights[region]}"]
         domain = bucket_of(stack, region).state["bucketRegionalDomainName"]
         assert record.inputs["healthCheckId"] == checks[domain]
+
+
+def test_rehearse_outage_inverts_only_that_regions_health_check() -> None:
+    mocks = component_run({"regions": THREE, "rehearse_outage": ["eu-west-1"]})
+    inverted = {
+        c.inputs["fqdn"].split(".s3.")[1].removesuffix(".amazonaws.com"): bool(
+            c.inputs.get("invertHealthcheck")
+        )
+        for c in mocks.of_type(T["health"])
+    }
+    assert inverted == {"us-east-1": False, "eu-west-1": True, "ap-southeast-2": False}
 
 
 def test_existing_zone_and_no_health_checks(custom_domain: RecordingMocks) -> None:

@@ -55,6 +55,11 @@ def test_full_config_is_accepted() -> None:
     assert config.weights["ap-southeast-2"] == 0
 
 
+def test_rehearse_outage_accepts_regions_that_leave_one_healthy() -> None:
+    config = parse_config({"regions": TWO, "rehearseOutage": ["us-east-1"]})
+    assert config.rehearse_outage == ("us-east-1",)
+
+
 CERT = "arn:aws:acm:us-east-1:123456789012:certificate/01234567-89ab-cdef-0123-456789abcdef"
 
 BAD_CONFIGS = [
@@ -148,6 +153,23 @@ BAD_CONFIGS = [
     ({"regions": TWO, "originConnectionAttempts": 4}, "originConnectionAttempts", "1 to 3"),
     ({"regions": TWO, "forceDestroy": "maybe"}, "forceDestroy", "true or false"),
     ({"regions": TWO, "region": "us-east-1"}, "region", "a known key"),
+    ({"regions": TWO, "rehearseOutage": "eu-west-1"}, "rehearseOutage", "a list"),
+    ({"regions": TWO, "rehearseOutage": ["us-west-2"]}, "rehearseOutage[0]", "configured regions"),
+    (
+        {"regions": TWO, "rehearseOutage": ["eu-west-1", "us-east-1"]},
+        "rehearseOutage",
+        "at least one region with weight above 0 healthy",
+    ),
+    (
+        {"regions": TWO, "rehearseOutage": ["eu-west-1", "eu-west-1"]},
+        "rehearseOutage",
+        "at most once",
+    ),
+    (
+        {"regions": TWO, "healthChecks": False, "rehearseOutage": ["eu-west-1"]},
+        "rehearseOutage",
+        "healthChecks is false",
+    ),
 ]
 
 
