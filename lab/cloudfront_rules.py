@@ -130,9 +130,14 @@ def origin_request_violations(original_request: dict, result: object) -> list[st
         )
 
     origin = result.get("origin")
-    if not isinstance(origin, dict) or len(origin) != 1 or next(iter(origin)) not in (
-        "s3",
-        "custom",
+    if (
+        not isinstance(origin, dict)
+        or len(origin) != 1
+        or next(iter(origin))
+        not in (
+            "s3",
+            "custom",
+        )
     ):
         # Event structure: exactly one of origin.s3 / origin.custom per request.
         problems.append("origin must hold exactly one of 's3' or 'custom'")
