@@ -1,0 +1,48 @@
+"""Smoke test: the edge benchmark runs and reports every key (targets not asserted)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def test_edge_bench_reports_every_key() -> None:
+    child = subprocess.run(
+        [
+            sys.executable,
+            str(REPO / "bench" / "edge_bench.py"),
+            "--json",
+            "--iterations",
+            "50",
+            "--cold-runs",
+            "1",
+            "--requests",
+            "100",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=True,
+    )
+    result = json.loads(child.stdout)
+    for key in (
+        "warm_us",
+        "json_roundtrip_us",
+        "ratio",
+        "cold_init_ms",
+        "first_request_ms",
+        "cold_total_ms",
+        "package_kb",
+        "lookups_per_10k",
+        "targets",
+        "verdicts",
+        "verdict",
+    ):
+        assert key in result, key
+    assert result["cold_checks_ok"] is True
+    assert result["lookups_per_10k"] == 1  # 100 requests within one TTL: one query
+    assert set(result["verdicts"]) == {"ratio", "cold_init_ms", "package_kb", "lookups_per_10k"}
