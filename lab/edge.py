@@ -301,10 +301,10 @@ class Edge:
                     record.error = "origin-request violation: " + "; ".join(violations)
                     return _error(502, "Bad Gateway", record.error)
                 request = outcome
+            started = self._clock.now()
             region, fetched = self._fetch_origin(origin, request, method)
             record.attempts.append(
-                Attempt(origin.origin_id, region, self._clock.now(), fetched.status,
-                        fetched.failure)
+                Attempt(origin.origin_id, region, started, fetched.status, fetched.failure)
             )
             sent_request = request
             is_last = index == len(origins) - 1
