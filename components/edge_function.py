@@ -16,6 +16,7 @@ import pulumi_aws as aws
 
 from components.edge_config import render_edge_config
 from components.edge_package import EDGE_CONFIG_NAME, HANDLER, edge_source_files
+from components.iam import service_trust_policy
 
 EDGE_REGION = "us-east-1"  # Lambda@Edge functions must live in us-east-1.
 RUNTIME = "python3.13"
@@ -84,20 +85,7 @@ def create_edge_function(
     role = aws.iam.Role(
         f"{name}-edge-role",
         description=f"Execution role of the {name} Lambda@Edge router (logs only)",
-        assume_role_policy=json.dumps(
-            {
-                "Version": "2012-10-17",
-                "Statement": [
-                    {
-                        "Effect": "Allow",
-                        "Principal": {
-                            "Service": ["lambda.amazonaws.com", "edgelambda.amazonaws.com"]
-                        },
-                        "Action": "sts:AssumeRole",
-                    }
-                ],
-            }
-        ),
+        assume_role_policy=service_trust_policy("lambda.amazonaws.com", "edgelambda.amazonaws.com"),
         opts=opts,
     )
     regions = list(region_domains)

@@ -16,6 +16,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.buckets import DataBucket
+from components.iam import service_trust_policy
 
 RTC_MINUTES = 15
 
@@ -90,18 +91,7 @@ def create_replication(
     role = aws.iam.Role(
         f"{name}-replication-role",
         description=f"S3 replication between the {name} data buckets",
-        assume_role_policy=json.dumps(
-            {
-                "Version": "2012-10-17",
-                "Statement": [
-                    {
-                        "Effect": "Allow",
-                        "Principal": {"Service": "s3.amazonaws.com"},
-                        "Action": "sts:AssumeRole",
-                    }
-                ],
-            }
-        ),
+        assume_role_policy=service_trust_policy("s3.amazonaws.com"),
         opts=opts,
     )
     policy = aws.iam.RolePolicy(
