@@ -85,11 +85,16 @@ def run_demo(stack: LabStack, *, out: TextIO, catalog_size: int = 160,
             if region != primary:
                 lab.put_object("hello.txt", f"hello from {region}\n".encode(), region=region,
                                content_type="text/plain")
+        for region, emulator in lab.emulators.items():
+            held = emulator.client().get_object(Bucket=emulator.spec.bucket, Key="hello.txt")
+            print(f"  {region} bucket holds hello.txt = "
+                  f"'{held['Body'].read().decode().strip()}'", file=out)
         errors = 0
         with urllib.request.urlopen(lab.edge_url + "/hello.txt") as answer:
             body = answer.read().decode().strip()
-            print(f"GET /hello.txt -> {answer.status} '{body}' "
-                  f"(x-asset-region: {answer.headers.get('x-asset-region')})", file=out)
+            print(f"GET {lab.edge_url}/hello.txt -> {answer.status} '{body}' "
+                  f"(x-asset-region: {answer.headers.get('x-asset-region')}; the URI decides "
+                  "the region, so the same file always comes from the same bucket)", file=out)
         served: Counter[str] = Counter()
         for key in keys:
             try:

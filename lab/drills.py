@@ -224,8 +224,7 @@ def _region_outage(run: _Run) -> None:
     t = _warmup(run, timings)
     run.at(t)
     run.phase(f"{region} down")
-    run.fault_region, run.fault_time = region, lab.clock.now()
-    lab.kill_region(region)
+    run.fault_region, run.fault_time = region, lab.kill_region(region)
     if detect is None:
         run.notes.append("no health checks declared: the dead region stays in DNS and every "
                          "request to it fails over")

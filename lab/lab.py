@@ -20,8 +20,8 @@ import threading
 import time
 import zipfile
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
 
 from lab.clock import LabClock
 from lab.containers import ContainerPool, FunctionContainer
@@ -100,6 +100,7 @@ class Lab:
         self.edge: Edge | None = None
         self.events: list[tuple[float, str]] = []
         self._stoppers: list[Callable[[], None]] = []
+        self._snapshots: dict[str, list[tuple[str, bytes, str]]] = {}
         self._lock = threading.Lock()
 
     # -- lifecycle ----------------------------------------------------------------------
@@ -260,52 +261,59 @@ class Lab:
 
     # -- drill switches ------------------------------------------------------------------
 
-    def kill_region(self, region: str) -> None:
-        """Regional outage: SIGKILL the region's emulator."""
+    def kill_region(self, region: str) -> float:
+        """Regional outage: SIGKILL the region's emulator.
+
+        moto keeps its state in memory, so the lab first snapshots the bucket's
+        current objects; :meth:`restore_region` puts them back, as S3's storage
+        outlives an outage of its front end. Returns the lab time of the kill.
+        """
+        self._snapshots[region] = self._snapshot(region)
         self.note(f"{region} down")
+        killed_at = self.clock.now()
         self.emulators[region].kill()
+        return killed_at
 
     def restore_region(self, region: str) -> None:
-        """The region comes back: new process, bucket provisioned, data restored.
+        """The region comes back: new process, bucket provisioned, objects restored.
 
-        The emulator keeps no state across a kill, so the lab restores the bucket's
-        objects from the regions it replicates with (as S3 would still have them),
-        then publishes the region. Writes that had not replicated before the kill
-        are lost, where S3 would keep them.
+        The region is published (reachable by the edge, health checks and the
+        replicator) only once its objects are back.
         """
         emulator = self.emulators[region]
         client = emulator.launch()
-        restored = self._restore_objects(region, client)
+        objects = self._snapshots.pop(region, [])
+        bucket = emulator.spec.bucket
+
+        def put(item: tuple[str, bytes, str]) -> None:
+            key, body, content_type = item
+            client.put_object(Bucket=bucket, Key=key, Body=body, ContentType=content_type)
+
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            list(pool.map(put, objects))
         self.replicator.adopt(region, client)
         emulator.publish()
-        self.note(f"{region} back ({restored} objects restored)")
+        self.note(f"{region} back")
 
-    def _restore_objects(self, region: str, client: Any) -> int:
-        peers = {r.source_region for r in self.stack.replication if r.destination_region == region}
-        peers |= {r.destination_region for r in self.stack.replication if r.source_region == region}
-        latest: dict[str, tuple[float, str]] = {}
-        for peer in peers:
-            emulator = self.emulators[peer]
-            try:
-                paginator = emulator.client().get_paginator("list_objects_v2")
-                for page in paginator.paginate(Bucket=emulator.spec.bucket):
-                    for item in page.get("Contents", []):
-                        stamp = item["LastModified"].timestamp()
-                        if item["Key"] != self.stack.probe_key and stamp > latest.get(
-                            item["Key"], (float("-inf"), "")
-                        )[0]:
-                            latest[item["Key"]] = (stamp, peer)
-            except Exception:  # a peer that is down has nothing to give
-                continue
-        bucket = self.emulators[region].spec.bucket
-        for key, (_stamp, peer) in latest.items():
-            source = self.emulators[peer]
-            got = source.client().get_object(Bucket=source.spec.bucket, Key=key)
-            client.put_object(
-                Bucket=bucket, Key=key, Body=got["Body"].read(),
-                ContentType=got.get("ContentType") or "application/octet-stream",
-            )
-        return len(latest)
+    def _snapshot(self, region: str) -> list[tuple[str, bytes, str]]:
+        """Every current object of the region's bucket (latest versions only)."""
+        emulator = self.emulators[region]
+        client = emulator.client()
+        bucket = emulator.spec.bucket
+        keys = [
+            item["Key"]
+            for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket)
+            for item in page.get("Contents", [])
+            if item["Key"] != self.stack.probe_key
+        ]
+
+        def get(key: str) -> tuple[str, bytes, str]:
+            answer = client.get_object(Bucket=bucket, Key=key)
+            content_type = answer.get("ContentType") or "application/octet-stream"
+            return key, answer["Body"].read(), content_type
+
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            return list(pool.map(get, keys))
 
     def set_weight(self, region: str, weight: int) -> None:
         """Change a region's routing weight (the drain drill sets 0)."""

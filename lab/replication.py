@@ -113,17 +113,35 @@ class Replicator:
             )
 
     def adopt(self, region: str, client: Any) -> None:
-        """A region came back with restored data: its versions are not new writes.
+        """A region came back with its objects restored under new version ids.
 
-        Jobs from the region's previous life are dropped (their versions died with the
-        process) and every version now in its bucket counts as already replicated.
+        Its current versions are not new writes, so they are marked as seen. Jobs
+        from its previous life that had not run yet are moved to the restored
+        version of the same key, so a write that had not replicated before the
+        outage still does afterwards (as S3 would).
         """
         bucket = self._emulators[region].spec.bucket
-        current = {version_id for _key, version_id, _dm in _list_versions(client, bucket)}
+        entries = _list_versions(client, bucket)
+        latest: dict[str, str] = {}
+        for key, version_id, delete_marker in entries:
+            if not delete_marker:
+                latest.setdefault(key, version_id)
         with self._lock:
-            kept = [job for job in self._jobs if job.rule.source_region != region]
-            self._stats.lost += len(self._jobs) - len(kept)
-            self._jobs = kept
+            moved: dict[tuple[str, str], _Job] = {}
+            kept = []
+            for job in self._jobs:
+                if job.rule.source_region != region:
+                    kept.append(job)
+                elif job.delete_marker:
+                    kept.append(job)  # a delete marker needs nothing from the source
+                elif job.key in latest:
+                    moved[(job.rule.rule_id, job.key)] = _Job(
+                        job.rule, job.key, latest[job.key], False, job.due
+                    )
+                else:
+                    self._stats.lost += 1
+            self._jobs = kept + list(moved.values())
+            current = {version_id for _key, version_id, _dm in entries}
             if region in self._known:
                 self._known[region] = set(current)
             self._replicas[region] = set(current)
