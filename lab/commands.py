@@ -12,6 +12,7 @@ import math
 import threading
 import urllib.request
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -95,14 +96,18 @@ def run_demo(stack: LabStack, *, out: TextIO, catalog_size: int = 160,
             print(f"GET {lab.edge_url}/hello.txt -> {answer.status} '{body}' "
                   f"(x-asset-region: {answer.headers.get('x-asset-region')}; the URI decides "
                   "the region, so the same file always comes from the same bucket)", file=out)
-        served: Counter[str] = Counter()
-        for key in keys:
+        def fetch(key: str) -> str | None:
             try:
                 with urllib.request.urlopen(f"{lab.edge_url}/{key}") as answer:
                     answer.read()
-                    served[answer.headers.get("x-asset-region") or "none"] += 1
+                    return answer.headers.get("x-asset-region") or "none"
             except OSError:
-                errors += 1
+                return None
+
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            regions = list(pool.map(fetch, keys))
+        served: Counter[str] = Counter(region for region in regions if region is not None)
+        errors += regions.count(None)
         total_weight = sum(spec.weight for spec in stack.regions.values()) or 1
         split_ok = True
         print(f"\nsplit over {len(keys)} objects (each URI is routed the same way every time):",

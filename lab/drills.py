@@ -13,6 +13,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
@@ -80,8 +81,12 @@ def catalog_keys(size: int) -> list[str]:
 
 def publish_catalog(lab: Lab, keys: list[str], timeout_s: float = 60.0) -> None:
     """Upload the keys to the primary and wait until every replica has them."""
-    for key in keys:
+
+    def publish(key: str) -> None:
         lab.put_object(key, f"{key}: catalog object\n".encode(), content_type="text/plain")
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        list(pool.map(publish, keys))
     lab.wait_replicated(keys, timeout_s)
 
 
@@ -221,10 +226,10 @@ def _region_outage(run: _Run) -> None:
     region = run.options.region or lab.stack.primary_region
     detect = timings.detect
     run.phase("before")
-    t = _warmup(run, timings)
-    run.at(t)
-    run.phase(f"{region} down")
+    run.at(_warmup(run, timings))
     run.fault_region, run.fault_time = region, lab.kill_region(region)
+    run.phase(f"{region} down")
+    t = run.fault_time - run.origin
     if detect is None:
         run.notes.append("no health checks declared: the dead region stays in DNS and every "
                          "request to it fails over")
@@ -236,9 +241,9 @@ def _region_outage(run: _Run) -> None:
                          f"{timings.interval:g} x {timings.threshold} + {timings.ttl:g} = "
                          f"{run.shift_target:g} lab s")
     run.at(t + hold)
-    run.fault_end = lab.clock.now()
     run.phase(f"{region} restarting")
     lab.restore_region(region)
+    run.fault_end = lab.clock.now()  # down until reachable again, restart included
     back = run.now()
     run.phase(f"{region} back")
     if detect is not None:

@@ -95,12 +95,14 @@ class Lab:
         self.replicator = Replicator(
             stack.replication, self.emulators, self.clock, lag_s=replication_lag_s
         )
+        self.replicator.on_write = self._journal
         self.pool: ContainerPool | None = None
         self.weighted_origin: WeightedOriginResolver | None = None
         self.edge: Edge | None = None
         self.events: list[tuple[float, str]] = []
         self._stoppers: list[Callable[[], None]] = []
         self._snapshots: dict[str, list[tuple[str, bytes, str]]] = {}
+        self._contents: dict[str, dict[str, tuple[bytes, str]]] = {r: {} for r in stack.regions}
         self._lock = threading.Lock()
 
     # -- lifecycle ----------------------------------------------------------------------
@@ -219,36 +221,56 @@ class Lab:
         answer = emulator.client().put_object(
             Bucket=emulator.spec.bucket, Key=key, Body=body, ContentType=content_type
         )
-        return str(answer.get("VersionId", ""))
+        version_id = str(answer.get("VersionId", ""))
+        self._journal(emulator.region, key, body, content_type)
+        self.replicator.written(emulator.region, key, version_id, False)
+        return version_id
 
     def delete_object(self, key: str, *, region: str | None = None) -> None:
         """Delete (place a delete marker) in a region's bucket (default: the primary)."""
         emulator = self.emulators[region or self.stack.primary_region]
-        emulator.client().delete_object(Bucket=emulator.spec.bucket, Key=key)
+        answer = emulator.client().delete_object(Bucket=emulator.spec.bucket, Key=key)
+        self._journal(emulator.region, key, None, "")
+        self.replicator.written(emulator.region, key, str(answer.get("VersionId", "")), True)
+
+    def _journal(self, region: str, key: str, body: bytes | None, content_type: str) -> None:
+        """Keep the lab's copy of what each region holds (restored after a kill)."""
+        with self._lock:
+            if body is None:
+                self._contents[region].pop(key, None)
+            else:
+                self._contents[region][key] = (body, content_type)
 
     def has_object(self, region: str, key: str) -> bool:
         """True when the region's bucket serves ``key`` now."""
+        return key in self.keys_in(region)
+
+    def keys_in(self, region: str) -> set[str]:
+        """The keys the region's bucket serves now (empty while it is down)."""
         emulator = self.emulators[region]
         try:
-            emulator.client().head_object(Bucket=emulator.spec.bucket, Key=key)
-        except Exception:
-            return False
-        return True
+            pages = emulator.client().get_paginator("list_objects_v2").paginate(
+                Bucket=emulator.spec.bucket
+            )
+            return {item["Key"] for page in pages for item in page.get("Contents", [])}
+        except Exception:  # a region that is down holds nothing we can read
+            return set()
 
     def wait_replicated(self, keys: Iterable[str], timeout_s: float = 30.0) -> None:
         """Block until every destination of the rules holds ``keys`` (real seconds)."""
-        keys = list(keys)
+        wanted = set(keys)
         deadline = time.monotonic() + timeout_s
         destinations = {rule.destination_region for rule in self.stack.replication}
         while True:
-            missing = [
-                (region, key) for region in destinations for key in keys
-                if not self.has_object(region, key)
-            ]
+            missing = {
+                region: wanted - self.keys_in(region) for region in sorted(destinations)
+            }
+            missing = {region: keys for region, keys in missing.items() if keys}
             if not missing:
                 return
             if time.monotonic() > deadline:
-                raise TimeoutError(f"not replicated within {timeout_s} s: {missing[:5]}")
+                sample = {region: sorted(keys)[:3] for region, keys in missing.items()}
+                raise TimeoutError(f"not replicated within {timeout_s} s: {sample}")
             self.replicator.wait_idle(min(1.0, max(0.0, deadline - time.monotonic())))
 
     def wait_healthy(self, region: str, healthy: bool, timeout_s: float = 30.0) -> None:
@@ -262,13 +284,17 @@ class Lab:
     # -- drill switches ------------------------------------------------------------------
 
     def kill_region(self, region: str) -> float:
-        """Regional outage: SIGKILL the region's emulator.
+        """Regional outage: SIGKILL the region's emulator; returns the lab time of the kill.
 
-        moto keeps its state in memory, so the lab first snapshots the bucket's
-        current objects; :meth:`restore_region` puts them back, as S3's storage
-        outlives an outage of its front end. Returns the lab time of the kill.
+        moto keeps its state in memory only, so the lab remembers what it wrote to
+        each region (its uploads, the replicator's copies) and :meth:`restore_region`
+        puts that back, as S3's storage outlives an outage of its front end.
         """
-        self._snapshots[region] = self._snapshot(region)
+        with self._lock:
+            self._snapshots[region] = [
+                (key, body, content_type)
+                for key, (body, content_type) in self._contents[region].items()
+            ]
         self.note(f"{region} down")
         killed_at = self.clock.now()
         self.emulators[region].kill()
@@ -294,26 +320,6 @@ class Lab:
         self.replicator.adopt(region, client)
         emulator.publish()
         self.note(f"{region} back")
-
-    def _snapshot(self, region: str) -> list[tuple[str, bytes, str]]:
-        """Every current object of the region's bucket (latest versions only)."""
-        emulator = self.emulators[region]
-        client = emulator.client()
-        bucket = emulator.spec.bucket
-        keys = [
-            item["Key"]
-            for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket)
-            for item in page.get("Contents", [])
-            if item["Key"] != self.stack.probe_key
-        ]
-
-        def get(key: str) -> tuple[str, bytes, str]:
-            answer = client.get_object(Bucket=bucket, Key=key)
-            content_type = answer.get("ContentType") or "application/octet-stream"
-            return key, answer["Body"].read(), content_type
-
-        with ThreadPoolExecutor(max_workers=4) as pool:
-            return list(pool.map(get, keys))
 
     def set_weight(self, region: str, weight: int) -> None:
         """Change a region's routing weight (the drain drill sets 0)."""

@@ -1,7 +1,10 @@
 """S3 replication for the emulators, which store replication rules but never act on them.
 
-A poller lists every source bucket's versions (ListObjectVersions), and each version
-it has not seen becomes one job per matching rule, due ``lag_s`` lab seconds later:
+Writes the lab makes through its own API are reported with :meth:`Replicator.written`;
+a slow scan of every source bucket's versions (ListObjectVersions, which moto answers
+in time proportional to the bucket) also catches writes made around the lab, such as
+an ``aws s3 cp`` against an emulator. Each version not seen before becomes one job
+per matching rule, due ``lag_s`` lab seconds later:
 copy that version (or place a delete marker, when the rule replicates them) into the
 destination bucket. Versions the replicator itself wrote are never replicated again,
 as S3 does not replicate replicas, so bidirectional rules do not loop. A job whose
@@ -12,6 +15,7 @@ retries; so a region that comes back catches up.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -57,13 +61,14 @@ class Replicator:
         clock: LabClock,
         *,
         lag_s: float = 0.0,
-        poll_real_s: float = 0.05,
+        scan_real_s: float = 5.0,
     ) -> None:
         self.rules = tuple(rules)
         self._emulators = emulators
         self._clock = clock
         self.lag_s = lag_s
-        self._poll_real_s = poll_real_s
+        self._scan_real_s = scan_real_s
+        self._next_scan = 0.0
         self._lock = threading.Condition()
         self._known: dict[str, set[str]] = {r.source_region: set() for r in self.rules}
         self._replicas: dict[str, set[str]] = {region: set() for region in emulators}
@@ -71,8 +76,10 @@ class Replicator:
         self._stats = ReplicationStats()
         self._passes = 0
         self._stop = threading.Event()
+        self._wake = threading.Event()
         self._thread: threading.Thread | None = None
-        self.on_replicated: Callable[[ReplicationRule, str, float], None] | None = None
+        # (region, key, body or None for a delete, content type): the lab's content journal
+        self.on_write: Callable[[str, str, bytes | None, str], None] | None = None
 
     def start(self) -> None:
         """Run the poller in a daemon thread until :meth:`stop`."""
@@ -82,32 +89,54 @@ class Replicator:
     def stop(self) -> None:
         """Stop polling (pending jobs are dropped with the lab)."""
         self._stop.set()
+        self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout=10)
 
+    def written(self, region: str, key: str, version_id: str, delete_marker: bool) -> None:
+        """The lab wrote ``key`` to ``region``: schedule its replication now."""
+        with self._lock:
+            if region in self._known:
+                self._schedule(region, [(key, version_id, delete_marker)], self._clock.now())
+        self._wake.set()
+
     def _run(self) -> None:
         while not self._stop.is_set():
+            self._wake.clear()
             self.poll_once()
-            self._stop.wait(self._poll_real_s)
+            self._wake.wait(self._next_wait())
+
+    def _next_wait(self) -> float:
+        """Real seconds until the next pass: the next scan, or sooner if a job is due."""
+        with self._lock:
+            due = min((job.due for job in self._jobs), default=None)
+        wait = max(0.0, self._next_scan - time.monotonic())
+        if due is not None:
+            wait = min(wait, self._clock.real(due - self._clock.now()))
+        return max(0.005, wait)
 
     def stats(self) -> ReplicationStats:
         """A snapshot of the counters."""
         with self._lock:
             return ReplicationStats(**{**self._stats.__dict__, "pending": len(self._jobs)})
 
-    def poll_once(self) -> None:
-        """List every reachable source bucket, schedule new versions, run due jobs."""
-        for source in self._known:
-            self._scan(source)
+    def poll_once(self, scan: bool | None = None) -> None:
+        """Run due jobs; list the source buckets first when a scan is due (or asked)."""
+        if scan or (scan is None and time.monotonic() >= self._next_scan):
+            self._next_scan = time.monotonic() + self._scan_real_s
+            for source in self._known:
+                self._scan(source)
         self._run_due_jobs()
         with self._lock:
             self._passes += 1
             self._lock.notify_all()
 
     def wait_idle(self, timeout_s: float) -> bool:
-        """Wait (real seconds) until a full pass started after this call left no job."""
+        """Wait (real seconds) until a pass that started after this call left no job."""
         with self._lock:
             target = self._passes + 2
+        self._wake.set()
+        with self._lock:
             return self._lock.wait_for(
                 lambda: self._passes >= target and not self._jobs, timeout=timeout_s
             )
@@ -152,23 +181,26 @@ class Replicator:
             entries = _list_versions(emulator.client(), emulator.spec.bucket)
         except (*_UNREACHABLE, ClientError):
             return
-        now = self._clock.now()
         with self._lock:
-            known = self._known[source]
-            replicas = self._replicas[source]
             # Listings are newest first per key; reversed gives the order of writes.
-            for key, version_id, delete_marker in reversed(entries):
-                if version_id in known:
+            self._schedule(source, list(reversed(entries)), self._clock.now())
+
+    def _schedule(self, source: str, entries: list[tuple[str, str, bool]], now: float) -> None:
+        """Jobs for versions not seen before (caller holds the lock)."""
+        known = self._known[source]
+        replicas = self._replicas[source]
+        for key, version_id, delete_marker in entries:
+            if version_id in known:
+                continue
+            known.add(version_id)
+            if version_id in replicas:
+                continue
+            for rule in self.rules:
+                if rule.source_region != source or not key.startswith(rule.prefix):
                     continue
-                known.add(version_id)
-                if version_id in replicas:
+                if delete_marker and not rule.delete_markers:
                     continue
-                for rule in self.rules:
-                    if rule.source_region != source or not key.startswith(rule.prefix):
-                        continue
-                    if delete_marker and not rule.delete_markers:
-                        continue
-                    self._jobs.append(_Job(rule, key, version_id, delete_marker, now + self.lag_s))
+                self._jobs.append(_Job(rule, key, version_id, delete_marker, now + self.lag_s))
 
     def _run_due_jobs(self) -> None:
         now = self._clock.now()
@@ -187,8 +219,6 @@ class Replicator:
                     self._stats.retries += 1
                 continue
             done.append(job)
-            if outcome == "done" and self.on_replicated is not None:
-                self.on_replicated(rule, job.key, self._clock.now())
         with self._lock:
             finished = {id(job) for job in done}
             self._jobs = [job for job in self._jobs if id(job) not in finished]
@@ -198,6 +228,8 @@ class Replicator:
         rule = job.rule
         try:
             destination = self._emulators[rule.destination_region].client()
+            body: bytes | None = None
+            content_type = ""
             if job.delete_marker:
                 answer = destination.delete_object(Bucket=rule.destination_bucket, Key=job.key)
                 counter = "deletes"
@@ -206,11 +238,11 @@ class Replicator:
                 got = source.get_object(
                     Bucket=rule.source_bucket, Key=job.key, VersionId=job.version_id
                 )
-                extra: dict[str, Any] = {"Metadata": got.get("Metadata", {})}
-                if got.get("ContentType"):
-                    extra["ContentType"] = got["ContentType"]
+                body = got["Body"].read()
+                content_type = got.get("ContentType") or "application/octet-stream"
                 answer = destination.put_object(
-                    Bucket=rule.destination_bucket, Key=job.key, Body=got["Body"].read(), **extra
+                    Bucket=rule.destination_bucket, Key=job.key, Body=body,
+                    ContentType=content_type, Metadata=got.get("Metadata", {}),
                 )
                 counter = "copied"
         except _UNREACHABLE:
@@ -227,6 +259,8 @@ class Replicator:
             if version_id:
                 self._replicas[rule.destination_region].add(version_id)
             setattr(self._stats, counter, getattr(self._stats, counter) + 1)
+        if self.on_write is not None:
+            self.on_write(rule.destination_region, job.key, body, content_type)
         return "done"
 
 
