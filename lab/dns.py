@@ -101,7 +101,10 @@ class DnsServer:
             self._servers.append(tcp)
             self.tcp = True
         for server in self._servers:
-            thread = threading.Thread(target=server.serve_forever, daemon=True, name="dns")
+            thread = threading.Thread(
+                target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True,
+                name="dns",
+            )
             thread.start()
             self._threads.append(thread)
 

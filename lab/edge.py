@@ -197,8 +197,10 @@ class Edge:
         Handler.edge = edge
         self._server = _Server(("127.0.0.1", 0), Handler)
         self.port = self._server.server_address[1]
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True,
-                                        name="edge")
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True,
+            name="edge",
+        )
         self._thread.start()
 
     def stop(self) -> None:

@@ -332,7 +332,7 @@ def test_replicator_copies_after_the_lag_and_catches_up_after_an_outage(regions)
     use1, euw1 = regions["us-east-1"], regions["eu-west-1"]
     clock = LabClock(1.0)
     replicator = Replicator(stack.replication, regions, clock, lag_s=0.3)
-    replicator.poll_once()  # existing objects are seen as of now
+    replicator.poll_once(scan=True)  # existing objects are seen as of now
     replicator.lag_s = 0.3
 
     def on_replica(key: str) -> bool:
@@ -343,19 +343,19 @@ def test_replicator_copies_after_the_lag_and_catches_up_after_an_outage(regions)
         return True
 
     use1.client().put_object(Bucket=use1.spec.bucket, Key="r/1.txt", Body=b"1")
-    replicator.poll_once()
+    replicator.poll_once(scan=True)
     assert not on_replica("r/1.txt")  # lag not over yet
-    wait_until(lambda: (replicator.poll_once(), on_replica("r/1.txt"))[1])
+    wait_until(lambda: (replicator.poll_once(scan=True), on_replica("r/1.txt"))[1])
 
     use1.client().delete_object(Bucket=use1.spec.bucket, Key="r/1.txt")
-    wait_until(lambda: (replicator.poll_once(), not on_replica("r/1.txt"))[1])
+    wait_until(lambda: (replicator.poll_once(scan=True), not on_replica("r/1.txt"))[1])
     assert replicator.stats().deletes == 1
 
     euw1.kill()
     use1.client().put_object(Bucket=use1.spec.bucket, Key="r/2.txt", Body=b"2")
-    wait_until(lambda: (replicator.poll_once(), replicator.stats().retries > 0)[1])
+    wait_until(lambda: (replicator.poll_once(scan=True), replicator.stats().retries > 0)[1])
     client = euw1.launch()
     replicator.adopt("eu-west-1", client)
     euw1.publish()
-    wait_until(lambda: (replicator.poll_once(), on_replica("r/2.txt"))[1])
+    wait_until(lambda: (replicator.poll_once(scan=True), on_replica("r/2.txt"))[1])
     assert replicator.stats().pending == 0
