@@ -142,6 +142,8 @@ class _Run:
         now = self.lab.clock.now()
         if self.phases:
             self.phases[-1].end = now
+        else:
+            now = self.origin  # the load starts with the drill
         self.phases.append(Phase(name, now))
 
     def wait_for(self, condition: Callable[[], bool], timeout_s: float) -> bool:
