@@ -194,7 +194,9 @@ def plot_timeline(report: dict[str, Any], outcome: DrillOutcome, path: Path) -> 
     width = max(1.0, (end - start) / 60)
     bins = int((end - start) // width) + 1
     xs = [start - origin + (i + 0.5) * width for i in range(bins)]
-    regions = sorted({served_region(r, outcome.records) for r in results})
+    regions = sorted(
+        {served_region(r, outcome.records) for r in results if 200 <= r.status < 300}
+    )
     series: dict[str, list[float]] = {region: [0.0] * bins for region in regions}
     errors = [0.0] * bins
     for r in results:
