@@ -51,10 +51,8 @@ class EdgeRouter:
             region = routing.failover_target(
                 table,
                 ranking,
-                uri,
                 primary_region=config.primary_region,
                 replication=config.replication,
-                topology_regions=config.regions,
             )
             log.anomaly(
                 "failover_attempt",
