@@ -1,8 +1,7 @@
 """The lab's commands: ``demo``, ``up`` and ``drill``, as plain functions.
 
 ``obtain_stack`` is the single place that turns a stack name into a ``LabStack``:
-the Pulumi program under mocks (``lab.stack.load_stack``), or the built-in sample
-while that module is not importable.
+the Pulumi program under recording mocks (``lab.stack.load_stack``).
 """
 
 from __future__ import annotations
@@ -20,17 +19,12 @@ from lab.drills import DrillOptions, catalog_keys, drill, publish_catalog, run_s
 from lab.lab import Lab
 from lab.model import LabStack
 from lab.report import build_report, format_table, plot_timeline
+from lab.stack import load_stack
 from lab.targets import target_failures
 
 
 def obtain_stack(name: str = "prod") -> LabStack:
-    """The declared stack (Pulumi program under mocks), or the sample as a fallback."""
-    try:
-        from lab.stack import load_stack
-    except ImportError:
-        from lab.sample import sample_stack
-
-        return sample_stack(stack=name)
+    """The declared stack: the Pulumi program for ``name`` run under recording mocks."""
     return load_stack(name)
 
 
@@ -59,8 +53,9 @@ def run_drill(
         plot_out.parent.mkdir(parents=True, exist_ok=True)
         plot_timeline(report, outcome, plot_out)
         print(f"timeline        {plot_out}", file=out)
-    print("targets         " + ("met" if not failures else "MISSED: " + "; ".join(failures)),
-          file=out)
+    print(
+        "targets         " + ("met" if not failures else "MISSED: " + "; ".join(failures)), file=out
+    )
     return report, failures
 
 
@@ -69,13 +64,15 @@ def split_tolerance(weight_share: float, samples: int) -> float:
     return max(0.05, 3 * math.sqrt(weight_share * (1 - weight_share) / max(1, samples)))
 
 
-def run_demo(stack: LabStack, *, out: TextIO, catalog_size: int = 160,
-             **lab_kwargs: Any) -> int:
+def run_demo(stack: LabStack, *, out: TextIO, catalog_size: int = 160, **lab_kwargs: Any) -> int:
     """The proof of concept: per-region file versions, the split, a short outage drill."""
     with Lab(stack, **lab_kwargs) as lab:
         primary = stack.primary_region
-        print(f"lab up: edge {lab.edge_url}, regions " + ", ".join(
-            f"{r}={lab.endpoint(r)}" for r in stack.regions), file=out)
+        print(
+            f"lab up: edge {lab.edge_url}, regions "
+            + ", ".join(f"{r}={lab.endpoint(r)}" for r in stack.regions),
+            file=out,
+        )
         keys = catalog_keys(catalog_size)
         publish_catalog(lab, keys)
         print(f"published {len(keys)} catalog objects to {primary}; replicated", file=out)
@@ -84,18 +81,28 @@ def run_demo(stack: LabStack, *, out: TextIO, catalog_size: int = 160,
         lab.wait_replicated(["hello.txt"])
         for region in stack.regions:
             if region != primary:
-                lab.put_object("hello.txt", f"hello from {region}\n".encode(), region=region,
-                               content_type="text/plain")
+                lab.put_object(
+                    "hello.txt",
+                    f"hello from {region}\n".encode(),
+                    region=region,
+                    content_type="text/plain",
+                )
         for region, emulator in lab.emulators.items():
             held = emulator.client().get_object(Bucket=emulator.spec.bucket, Key="hello.txt")
-            print(f"  {region} bucket holds hello.txt = "
-                  f"'{held['Body'].read().decode().strip()}'", file=out)
+            print(
+                f"  {region} bucket holds hello.txt = '{held['Body'].read().decode().strip()}'",
+                file=out,
+            )
         errors = 0
         with urllib.request.urlopen(lab.edge_url + "/hello.txt") as answer:
             body = answer.read().decode().strip()
-            print(f"GET {lab.edge_url}/hello.txt -> {answer.status} '{body}' "
-                  f"(x-asset-region: {answer.headers.get('x-asset-region')}; the URI decides "
-                  "the region, so the same file always comes from the same bucket)", file=out)
+            print(
+                f"GET {lab.edge_url}/hello.txt -> {answer.status} '{body}' "
+                f"(x-asset-region: {answer.headers.get('x-asset-region')}; the URI decides "
+                "the region, so the same file always comes from the same bucket)",
+                file=out,
+            )
+
         def fetch(key: str) -> str | None:
             try:
                 with urllib.request.urlopen(f"{lab.edge_url}/{key}") as answer:
@@ -110,8 +117,10 @@ def run_demo(stack: LabStack, *, out: TextIO, catalog_size: int = 160,
         errors += regions.count(None)
         total_weight = sum(spec.weight for spec in stack.regions.values()) or 1
         split_ok = True
-        print(f"\nsplit over {len(keys)} objects (each URI is routed the same way every time):",
-              file=out)
+        print(
+            f"\nsplit over {len(keys)} objects (each URI is routed the same way every time):",
+            file=out,
+        )
         print(f"  {'region':<16}{'weight':>8}{'expected':>10}{'served':>8}{'share':>8}", file=out)
         for region, spec in stack.regions.items():
             expected = spec.weight / total_weight
@@ -119,9 +128,11 @@ def run_demo(stack: LabStack, *, out: TextIO, catalog_size: int = 160,
             tolerance = split_tolerance(expected, len(keys))
             ok = abs(share - expected) <= tolerance
             split_ok &= ok
-            print(f"  {region:<16}{spec.weight:>8}{100 * expected:>9.0f}%{served[region]:>8}"
-                  f"{100 * share:>7.1f}%  {'ok' if ok else f'OFF by more than {tolerance:.0%}'}",
-                  file=out)
+            print(
+                f"  {region:<16}{spec.weight:>8}{100 * expected:>9.0f}%{served[region]:>8}"
+                f"{100 * share:>7.1f}%  {'ok' if ok else f'OFF by more than {tolerance:.0%}'}",
+                file=out,
+            )
         print(f"  viewer errors: {errors}", file=out)
         print("\nshort region-outage drill:", file=out)
         outcome = run_scenario(
@@ -131,15 +142,25 @@ def run_demo(stack: LabStack, *, out: TextIO, catalog_size: int = 160,
         failures = target_failures(report)
         print(format_table(report), file=out)
     ok = split_ok and errors == 0 and not failures
-    print("\nsummary: split " + ("within tolerance" if split_ok else "OUT of tolerance")
-          + f"; {errors + report['viewer_errors']} viewer errors; region-outage targets "
-          + ("met" if not failures else "missed: " + "; ".join(failures)), file=out)
+    print(
+        "\nsummary: split "
+        + ("within tolerance" if split_ok else "OUT of tolerance")
+        + f"; {errors + report['viewer_errors']} viewer errors; region-outage targets "
+        + ("met" if not failures else "missed: " + "; ".join(failures)),
+        file=out,
+    )
     print("demo " + ("passed" if ok else "FAILED"), file=out)
     return 0 if ok else 1
 
 
-def run_up(stack: LabStack, *, out: TextIO, duration_s: float | None = None,
-           stop: threading.Event | None = None, **lab_kwargs: Any) -> int:
+def run_up(
+    stack: LabStack,
+    *,
+    out: TextIO,
+    duration_s: float | None = None,
+    stop: threading.Event | None = None,
+    **lab_kwargs: Any,
+) -> int:
     """Run the lab until interrupted (or for ``duration_s`` real seconds)."""
     stop = stop or threading.Event()
     with Lab(stack, **lab_kwargs) as lab:
@@ -151,16 +172,24 @@ def run_up(stack: LabStack, *, out: TextIO, duration_s: float | None = None,
         print(f"edge (the distribution): {lab.edge_url}", file=out)
         print(f"  try: curl -i {lab.edge_url}/{keys[0]}", file=out)
         for region, spec in stack.regions.items():
-            print(f"region {region}: S3 API {lab.endpoint(region)}  bucket {spec.bucket}",
-                  file=out)
-        print(f"DNS routing zone: 127.0.0.1:{lab.dns.port} "
-              f"(dig @127.0.0.1 -p {lab.dns.port} TXT {stack.routing.record_name})", file=out)
+            print(f"region {region}: S3 API {lab.endpoint(region)}  bucket {spec.bucket}", file=out)
+        print(
+            f"DNS routing zone: 127.0.0.1:{lab.dns.port} "
+            f"(dig @127.0.0.1 -p {lab.dns.port} TXT {stack.routing.record_name})",
+            file=out,
+        )
         print("publish to the primary (replicated to the others):", file=out)
-        print(f"  AWS_ACCESS_KEY_ID=lab AWS_SECRET_ACCESS_KEY=lab aws --endpoint-url {endpoint} "
-              f"s3 cp ./file.txt s3://{bucket}/file.txt", file=out)
-        print(f"  python -c \"import boto3; boto3.client('s3', endpoint_url='{endpoint}', "
-              f"region_name='{primary}', aws_access_key_id='lab', aws_secret_access_key='lab')"
-              f".put_object(Bucket='{bucket}', Key='file.txt', Body=b'hi')\"", file=out)
+        print(
+            f"  AWS_ACCESS_KEY_ID=lab AWS_SECRET_ACCESS_KEY=lab aws --endpoint-url {endpoint} "
+            f"s3 cp ./file.txt s3://{bucket}/file.txt",
+            file=out,
+        )
+        print(
+            f"  python -c \"import boto3; boto3.client('s3', endpoint_url='{endpoint}', "
+            f"region_name='{primary}', aws_access_key_id='lab', aws_secret_access_key='lab')"
+            f".put_object(Bucket='{bucket}', Key='file.txt', Body=b'hi')\"",
+            file=out,
+        )
         print(f"time scale x{lab.clock.scale:g}; Ctrl-C stops everything", file=out, flush=True)
         stop.wait(duration_s)
     return 0

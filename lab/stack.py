@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -224,6 +225,26 @@ def _distribution(reg: Registration) -> DistributionSpec:
         },
         viewer_protocol_policy=behaviour["viewerProtocolPolicy"],
     )
+
+
+def declared_stack(
+    regions: Mapping[str, int],
+    *,
+    stack: str = "lab",
+    project_dir: Path | None = None,
+    **settings: Any,
+) -> LabStack:
+    """The lab model of the program run with these regions and settings.
+
+    ``settings`` are ``asset-delivery`` config keys (``replication="bidirectional"``,
+    ``healthCheckInterval=30``, ...), validated by the program as on ``pulumi up``.
+    """
+    config: dict[str, Any] = {
+        "asset-delivery:regions": [{"region": r, "weight": w} for r, w in regions.items()]
+    }
+    config.update({f"asset-delivery:{key}": value for key, value in settings.items()})
+    mocks = run_program(Path(project_dir or PROJECT_DIR), config, stack=stack)
+    return stack_from_registrations(mocks, stack)
 
 
 def load_stack(stack: str = "prod", project_dir: Path | None = None) -> LabStack:

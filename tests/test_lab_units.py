@@ -23,10 +23,11 @@ from lab.events import origin_request_event, origin_response_event, parse_bucket
 from lab.health import HealthChecker, ThresholdTracker, probe
 from lab.regions import RegionEmulator
 from lab.replication import Replicator
-from lab.sample import sample_stack
+from lab.stack import declared_stack
 from lab.targets import target_failures
 
-STACK = sample_stack({"us-east-1": 50, "eu-west-1": 30, "ap-southeast-2": 20})
+STACK = declared_stack({"us-east-1": 50, "eu-west-1": 30, "ap-southeast-2": 20})
+TWO_REGIONS = declared_stack({"us-east-1": 50, "eu-west-1": 50})
 
 
 def wait_until(condition, timeout_s: float = 20.0) -> None:
@@ -159,8 +160,9 @@ def test_health_checker_flips_after_threshold_and_back(probe_target) -> None:
     where = {"port": port}
     verdicts: list[bool] = []
     clock = LabClock(200.0)  # 10 s interval = 50 ms
-    checker = HealthChecker([check], lambda _r: where["port"], clock,
-                            lambda _r, healthy: verdicts.append(healthy))
+    checker = HealthChecker(
+        [check], lambda _r: where["port"], clock, lambda _r, healthy: verdicts.append(healthy)
+    )
     checker.start()
     try:
         wait_until(lambda: checker.probes >= 2)
@@ -189,8 +191,9 @@ def test_parse_bucket_domain() -> None:
 def test_origin_request_event_has_the_documented_shape() -> None:
     distribution = STACK.distribution
     origin = distribution.origins["failover"]
-    event = origin_request_event(distribution, origin, request_id="r1", client_ip="127.0.0.1",
-                                 method="GET", uri="/a.txt")
+    event = origin_request_event(
+        distribution, origin, request_id="r1", client_ip="127.0.0.1", method="GET", uri="/a.txt"
+    )
     cf = event["Records"][0]["cf"]
     assert cf["config"] == {
         "distributionDomainName": distribution.domain_name,
@@ -206,10 +209,17 @@ def test_origin_request_event_has_the_documented_shape() -> None:
     assert s3["region"] == "eu-west-1"
     assert s3["customHeaders"] == {"x-asset-failover": [{"key": "x-asset-failover", "value": "1"}]}
     assert origin_request_violations(request, request) == []
-    response = origin_response_event(distribution, request, request_id="r1", status=200,
-                                     status_description="OK", headers=[("ETag", '"x"')])
+    response = origin_response_event(
+        distribution,
+        request,
+        request_id="r1",
+        status=200,
+        status_description="OK",
+        headers=[("ETag", '"x"')],
+    )
     assert response["Records"][0]["cf"]["response"] == {
-        "status": "200", "statusDescription": "OK",
+        "status": "200",
+        "statusDescription": "OK",
         "headers": {"etag": [{"key": "ETag", "value": '"x"'}]},
     }
 
@@ -252,8 +262,9 @@ def test_edge_fails_over_on_connection_failure_with_the_marker_header() -> None:
     pool = _StubPool(lambda event: event["Records"][0]["cf"]["request"])
     edge = _edge(pool)  # every region unreachable
     assert edge.handle("GET", "/a.txt", "127.0.0.1").status == 502
-    assert [e["Records"][0]["cf"]["request"]["origin"]["s3"]["customHeaders"] for e in
-            pool.events] == [{}, {"x-asset-failover": [{"key": "x-asset-failover", "value": "1"}]}]
+    assert [
+        e["Records"][0]["cf"]["request"]["origin"]["s3"]["customHeaders"] for e in pool.events
+    ] == [{}, {"x-asset-failover": [{"key": "x-asset-failover", "value": "1"}]}]
     record = edge.records[0]
     assert record.failover and [a.failure for a in record.attempts] == ["connect", "connect"]
 
@@ -271,13 +282,24 @@ def test_weighted_origin_resolver_caches_each_answer_for_the_ttl() -> None:
 
 
 def test_targets() -> None:
-    base = {"scenario": "drain", "requests": 10, "viewer_errors": 0, "shift_s": 3.0,
-            "shift_target_s": 10.0, "error_rate": 0.0}
+    base = {
+        "scenario": "drain",
+        "requests": 10,
+        "viewer_errors": 0,
+        "shift_s": 3.0,
+        "shift_target_s": 10.0,
+        "error_rate": 0.0,
+    }
     assert target_failures(base) == []
     assert target_failures({**base, "viewer_errors": 1})
     assert target_failures({**base, "shift_s": 11.0})
-    no_function = {**base, "scenario": "no-edge-function", "shift_s": None, "error_rate": 0.3,
-                   "expected_error_rate": 0.5}
+    no_function = {
+        **base,
+        "scenario": "no-edge-function",
+        "shift_s": None,
+        "error_rate": 0.3,
+        "expected_error_rate": 0.5,
+    }
     assert target_failures(no_function)
     assert target_failures({**no_function, "error_rate": 0.45}) == []
 
@@ -287,9 +309,10 @@ def test_targets() -> None:
 
 @pytest.fixture(scope="module")
 def regions() -> Iterator[dict[str, RegionEmulator]]:
-    stack = sample_stack()
-    emulators = {r: RegionEmulator(s, stack.probe_key, stack.probe_body)
-                 for r, s in stack.regions.items()}
+    stack = TWO_REGIONS
+    emulators = {
+        r: RegionEmulator(s, stack.probe_key, stack.probe_body) for r, s in stack.regions.items()
+    }
     threads = [threading.Thread(target=e.start) for e in emulators.values()]
     for thread in threads:
         thread.start()
@@ -328,7 +351,7 @@ def test_emulator_routes_by_host_like_s3(regions) -> None:
 
 
 def test_replicator_copies_after_the_lag_and_catches_up_after_an_outage(regions) -> None:
-    stack = sample_stack()
+    stack = TWO_REGIONS
     use1, euw1 = regions["us-east-1"], regions["eu-west-1"]
     clock = LabClock(1.0)
     replicator = Replicator(stack.replication, regions, clock, lag_s=0.3)
