@@ -32,9 +32,12 @@ class HealthEvent:
 
 
 def probe(port: int | None, check: HealthCheckSpec, timeout_s: float = PROBE_TIMEOUT_S) -> bool:
-    """One probe as a Route 53 checker makes it; False when the region is unreachable."""
+    """One probe as a Route 53 checker makes it; False when the region is unreachable.
+
+    An inverted check (``rehearseOutage``) reports the opposite, as Route 53 does.
+    """
     if port is None:
-        return False
+        return check.inverted
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout_s)
     try:
         connection.request(
@@ -45,12 +48,13 @@ def probe(port: int | None, check: HealthCheckSpec, timeout_s: float = PROBE_TIM
         response = connection.getresponse()
         body = response.read(SEARCH_WINDOW_BYTES)
     except (OSError, http.client.HTTPException):
-        return False
+        return check.inverted
     finally:
         connection.close()
     if not 200 <= response.status < 400:
-        return False
-    return check.search_string is None or check.search_string.encode() in body
+        return check.inverted
+    matched = check.search_string is None or check.search_string.encode() in body
+    return matched != check.inverted
 
 
 class HealthChecker:

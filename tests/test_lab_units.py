@@ -3,6 +3,7 @@ rules, the S3 emulator's Host routing and the replicator."""
 
 from __future__ import annotations
 
+import dataclasses
 import http.client
 import socket
 import threading
@@ -152,6 +153,16 @@ def test_probe_needs_2xx_or_3xx_and_the_search_string(probe_target) -> None:
     handler.body, handler.status = _ProbeTarget.body, 503
     assert not probe(port, check)
     assert not probe(None, check)
+
+
+def test_an_inverted_check_reports_a_healthy_bucket_unhealthy(probe_target) -> None:
+    port, _ = probe_target
+    rehearsal = declared_stack({"us-east-1": 50, "eu-west-1": 50}, rehearseOutage=["eu-west-1"])
+    inverted = rehearsal.regions["eu-west-1"].health_check
+    normal = rehearsal.regions["us-east-1"].health_check
+    assert inverted.inverted and not normal.inverted
+    assert not probe(port, dataclasses.replace(inverted, fqdn=normal.fqdn))
+    assert probe(None, inverted)  # Route 53 inverts every verdict, unreachable included
 
 
 def test_health_checker_flips_after_threshold_and_back(probe_target) -> None:
