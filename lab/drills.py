@@ -229,8 +229,8 @@ def _region_outage(run: _Run) -> None:
     detect = timings.detect
     run.phase("before")
     run.at(_warmup(run, timings))
+    run.phase(f"{region} down")  # before the kill, so no failed attempt counts as "before"
     run.fault_region, run.fault_time = region, lab.kill_region(region)
-    run.phase(f"{region} down")
     t = run.fault_time - run.origin
     if detect is None:
         run.notes.append("no health checks declared: the dead region stays in DNS and every "
