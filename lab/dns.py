@@ -102,7 +102,9 @@ class DnsServer:
             self.tcp = True
         for server in self._servers:
             thread = threading.Thread(
-                target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True,
+                target=server.serve_forever,
+                kwargs={"poll_interval": 0.05},
+                daemon=True,
                 name="dns",
             )
             thread.start()

@@ -165,9 +165,14 @@ def run_scenario(lab: Lab, scenario: str, options: DrillOptions | None = None) -
     run = _Run(lab, scenario, options, keys)
     assert lab.edge is not None
     load = LoadGenerator(
-        lab.edge_url, keys, lab.clock, rate_per_s=options.rate_per_s,
-        max_requests=options.max_requests, max_duration_s=MAX_REAL_S,
-        threads=options.threads, seed=lab.seed,
+        lab.edge_url,
+        keys,
+        lab.clock,
+        rate_per_s=options.rate_per_s,
+        max_requests=options.max_requests,
+        max_duration_s=MAX_REAL_S,
+        threads=options.threads,
+        seed=lab.seed,
     )
     dns_before = lab.dns.queries
     progress = _Progress(run, load, options.progress)
@@ -233,15 +238,19 @@ def _region_outage(run: _Run) -> None:
     run.fault_region, run.fault_time = region, lab.kill_region(region)
     t = run.fault_time - run.origin
     if detect is None:
-        run.notes.append("no health checks declared: the dead region stays in DNS and every "
-                         "request to it fails over")
+        run.notes.append(
+            "no health checks declared: the dead region stays in DNS and every "
+            "request to it fails over"
+        )
         hold = 3 * timings.ttl
     else:
         run.shift_target = detect + timings.ttl
         hold = detect + timings.ttl + max(timings.ttl, timings.interval or 0.0)
-        run.notes.append(f"target: shift_s <= health interval x threshold + routing TTL = "
-                         f"{timings.interval:g} x {timings.threshold} + {timings.ttl:g} = "
-                         f"{run.shift_target:g} lab s")
+        run.notes.append(
+            f"target: shift_s <= health interval x threshold + routing TTL = "
+            f"{timings.interval:g} x {timings.threshold} + {timings.ttl:g} = "
+            f"{run.shift_target:g} lab s"
+        )
     run.at(t + hold)
     run.phase(f"{region} restarting")
     lab.restore_region(region)
@@ -264,8 +273,10 @@ def _replication_lag(run: _Run) -> None:
     run.keys.fresh_bias = 0.5  # half the viewers want the newest object
     run.extra["replication_lag_s"] = lag
     run.extra["request_interval_s"] = round(request_interval, 3)
-    run.notes.append(f"replication lag {lag:g} lab s, viewers every {request_interval:.2f} lab s; "
-                     "half of them ask for the newest object")
+    run.notes.append(
+        f"replication lag {lag:g} lab s, viewers every {request_interval:.2f} lab s; "
+        "half of them ask for the newest object"
+    )
     run.phase("before")
     t = _warmup(run, timings)
     run.at(t)
@@ -278,8 +289,9 @@ def _replication_lag(run: _Run) -> None:
     for index in range(count):
         run.at(t + index * period)
         key = f"fresh/object-{index:03d}.txt"
-        lab.put_object(key, f"{key}: published during the drill\n".encode(),
-                       content_type="text/plain")
+        lab.put_object(
+            key, f"{key}: published during the drill\n".encode(), content_type="text/plain"
+        )
         published.append((key, run.now()))
         run.keys.add(key)
     run.at(t + count * period)
@@ -302,8 +314,10 @@ def _dns_outage(run: _Run) -> None:
     run.fault_end = lab.clock.now()
     run.phase("DNS back")
     run.at(t + outage + 2 * timings.ttl)
-    run.notes.append(f"name servers silent for {outage:g} lab s; each container keeps its last "
-                     "table and retries at most once per min_ttl_s")
+    run.notes.append(
+        f"name servers silent for {outage:g} lab s; each container keeps its last "
+        "table and retries at most once per min_ttl_s"
+    )
 
 
 def _drain(run: _Run) -> None:
@@ -344,8 +358,10 @@ def _function_crash(run: _Run) -> None:
     run.at(t + duration + 2 * timings.ttl)
     hits = (lab.pool.stats()["fault_hits"] if lab.pool else 0) - hits_before
     run.extra["fell_open"] = hits
-    run.notes.append(f"{hits} origin-request invocations hit the injected RuntimeError and "
-                     "fell open (request unchanged: CloudFront used the configured origin)")
+    run.notes.append(
+        f"{hits} origin-request invocations hit the injected RuntimeError and "
+        "fell open (request unchanged: CloudFront used the configured origin)"
+    )
 
 
 def _no_edge_function(run: _Run) -> None:

@@ -123,8 +123,13 @@ class WeightedOriginResolver:
     """
 
     def __init__(
-        self, weights: Mapping[str, int], ttl_s: float, clock: LabClock, *,
-        resolvers: int = 8, seed: int = 0,
+        self,
+        weights: Mapping[str, int],
+        ttl_s: float,
+        clock: LabClock,
+        *,
+        resolvers: int = 8,
+        seed: int = 0,
     ) -> None:
         self._weights = {r: w for r, w in weights.items() if w > 0} or dict.fromkeys(weights, 1)
         self._ttl_s = ttl_s
@@ -198,7 +203,9 @@ class Edge:
         self._server = _Server(("127.0.0.1", 0), Handler)
         self.port = self._server.server_address[1]
         self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True,
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            daemon=True,
             name="edge",
         )
         self._thread.start()
@@ -289,8 +296,13 @@ class Edge:
         sent_request: dict[str, object] = {}
         for index, origin in enumerate(origins):
             event = origin_request_event(
-                self.distribution, origin, request_id=record.request_id,
-                client_ip=client_ip, method=method, uri=uri, querystring=query,
+                self.distribution,
+                origin,
+                request_id=record.request_id,
+                client_ip=client_ip,
+                method=method,
+                uri=uri,
+                querystring=query,
             )
             original = request_of(event)
             request = copy.deepcopy(original)
@@ -322,8 +334,12 @@ class Edge:
         headers = [(k, v) for k, v in fetched.headers if k.lower() not in HOP_HEADERS]
         if "origin-response" in associations:
             event = origin_response_event(
-                self.distribution, sent_request, request_id=record.request_id,
-                status=fetched.status, status_description=fetched.reason, headers=headers,
+                self.distribution,
+                sent_request,
+                request_id=record.request_id,
+                status=fetched.status,
+                status_description=fetched.reason,
+                headers=headers,
             )
             original_response = copy.deepcopy(response_of(event))
             outcome = self._invoke(record, event)
@@ -383,14 +399,20 @@ class Edge:
             fetched = self._http(region, method, path, headers, origin.connection_timeout_s)
             if fetched.failure != "connect":
                 break
-        if self._map_missing_key and fetched.status == 404 and b"<Code>NoSuchKey</Code>" in (
-            fetched.body
+        if (
+            self._map_missing_key
+            and fetched.status == 404
+            and b"<Code>NoSuchKey</Code>" in (fetched.body)
         ):
             fetched = _access_denied(fetched)
         return region, fetched
 
     def _http(
-        self, region: str, method: str, path: str, headers: dict[str, str],
+        self,
+        region: str,
+        method: str,
+        path: str,
+        headers: dict[str, str],
         connect_timeout_s: float,
     ) -> Fetched:
         port = self._locate(region)
@@ -423,8 +445,9 @@ def _access_denied(fetched: Fetched) -> Fetched:
         b"<Message>Access Denied</Message></Error>"
     )
     headers = [(k, v) for k, v in fetched.headers if k.lower() not in ("content-length",)]
-    headers = [(k, "application/xml") if k.lower() == "content-type" else (k, v)
-               for k, v in headers]
+    headers = [
+        (k, "application/xml") if k.lower() == "content-type" else (k, v) for k, v in headers
+    ]
     return Fetched(403, "Forbidden", headers, body)
 
 

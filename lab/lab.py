@@ -121,7 +121,8 @@ class Lab:
     def start(self) -> None:
         """Start every part; on failure the caller's ``stop`` cleans up what started."""
         self._workdir = (
-            Path(tempfile.mkdtemp(prefix="lab-")) if self._workdir_arg is None
+            Path(tempfile.mkdtemp(prefix="lab-"))
+            if self._workdir_arg is None
             else self._workdir_arg
         )
         if self._workdir_arg is None:
@@ -141,8 +142,12 @@ class Lab:
             self.pool = ContainerPool(
                 [
                     FunctionContainer(
-                        index, function, archive, f"127.0.0.1:{self.dns.port}",
-                        self.clock.scale, self._workdir / f"container-{index}.log",
+                        index,
+                        function,
+                        archive,
+                        f"127.0.0.1:{self.dns.port}",
+                        self.clock.scale,
+                        self._workdir / f"container-{index}.log",
                     )
                     for index in range(self._containers)
                 ]
@@ -152,11 +157,18 @@ class Lab:
         else:
             weights = {r: s.weight for r, s in self.stack.regions.items()}
             self.weighted_origin = WeightedOriginResolver(
-                weights, self.stack.routing.ttl_s, self.clock,
-                resolvers=self._origin_resolvers, seed=self.seed,
+                weights,
+                self.stack.routing.ttl_s,
+                self.clock,
+                resolvers=self._origin_resolvers,
+                seed=self.seed,
             )
         self.edge = Edge(
-            self.stack, self.locate, self.clock, self.pool, cache=self._cache,
+            self.stack,
+            self.locate,
+            self.clock,
+            self.pool,
+            cache=self._cache,
             weighted_origin=self.weighted_origin,
             region_header=region_header_of(self.declared_stack),
         )
@@ -213,7 +225,11 @@ class Lab:
     # -- publishing ----------------------------------------------------------------------
 
     def put_object(
-        self, key: str, body: bytes, *, region: str | None = None,
+        self,
+        key: str,
+        body: bytes,
+        *,
+        region: str | None = None,
         content_type: str = "application/octet-stream",
     ) -> str:
         """Upload through the S3 API of a region (default: the primary); returns the version."""
@@ -249,8 +265,10 @@ class Lab:
         """The keys the region's bucket serves now (empty while it is down)."""
         emulator = self.emulators[region]
         try:
-            pages = emulator.client().get_paginator("list_objects_v2").paginate(
-                Bucket=emulator.spec.bucket
+            pages = (
+                emulator.client()
+                .get_paginator("list_objects_v2")
+                .paginate(Bucket=emulator.spec.bucket)
             )
             return {item["Key"] for page in pages for item in page.get("Contents", [])}
         except Exception:  # a region that is down holds nothing we can read
@@ -262,9 +280,7 @@ class Lab:
         deadline = time.monotonic() + timeout_s
         destinations = {rule.destination_region for rule in self.stack.replication}
         while True:
-            missing = {
-                region: wanted - self.keys_in(region) for region in sorted(destinations)
-            }
+            missing = {region: wanted - self.keys_in(region) for region in sorted(destinations)}
             missing = {region: keys for region, keys in missing.items() if keys}
             if not missing:
                 return

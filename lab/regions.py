@@ -147,9 +147,7 @@ class RegionEmulator:
         if self.region != "us-east-1":
             kwargs["CreateBucketConfiguration"] = {"LocationConstraint": self.region}
         client.create_bucket(**kwargs)
-        client.put_bucket_versioning(
-            Bucket=bucket, VersioningConfiguration={"Status": "Enabled"}
-        )
+        client.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
         if self.spec.health_check is not None:
             client.put_bucket_policy(Bucket=bucket, Policy=probe_policy(bucket, self._probe_key))
         client.put_object(

@@ -241,8 +241,11 @@ class Replicator:
                 body = got["Body"].read()
                 content_type = got.get("ContentType") or "application/octet-stream"
                 answer = destination.put_object(
-                    Bucket=rule.destination_bucket, Key=job.key, Body=body,
-                    ContentType=content_type, Metadata=got.get("Metadata", {}),
+                    Bucket=rule.destination_bucket,
+                    Key=job.key,
+                    Body=body,
+                    ContentType=content_type,
+                    Metadata=got.get("Metadata", {}),
                 )
                 counter = "copied"
         except _UNREACHABLE:

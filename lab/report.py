@@ -90,11 +90,10 @@ def build_report(outcome: DrillOutcome) -> dict[str, Any]:
             "p99": _percentile(latencies, 0.99),
             "max": round(latencies[-1], 1) if latencies else None,
         },
-        "phases": [
-            _phase_row(p, results, outcome.records, outcome.origin) for p in outcome.phases
+        "phases": [_phase_row(p, results, outcome.records, outcome.origin) for p in outcome.phases],
+        "events": [
+            {"t": round(t - outcome.origin, 3), "event": text} for t, text in outcome.events
         ],
-        "events": [{"t": round(t - outcome.origin, 3), "event": text}
-                   for t, text in outcome.events],
     }
     report.update(outcome.extra)
     return report
@@ -151,22 +150,32 @@ def format_table(report: dict[str, Any]) -> str:
             + [str(row["served_by"].get(region, 0)) for region in regions]
         )
     rows.append(
-        ["total", f"{report['duration_s']:.0f}", str(report["requests"]),
-         str(report["viewer_errors"]), str(report["failovers"])]
+        [
+            "total",
+            f"{report['duration_s']:.0f}",
+            str(report["requests"]),
+            str(report["viewer_errors"]),
+            str(report["failovers"]),
+        ]
         + [str(report["by_region"].get(region, 0)) for region in regions]
     )
     widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
-    lines = ["  ".join(cell.ljust(width) for cell, width in zip(r, widths, strict=True))
-             for r in rows]
+    lines = [
+        "  ".join(cell.ljust(width) for cell, width in zip(r, widths, strict=True)) for r in rows
+    ]
     lines.insert(1, "  ".join("-" * width for width in widths))
     lines.insert(len(lines) - 1, lines[1])
     shift = report["shift_s"]
     target = report["shift_target_s"]
     lines.append("")
-    lines.append(f"scenario        {report['scenario']} (time scale x{report['time_scale']:g}, "
-                 f"{report['real_duration_s']:.1f} real s)")
-    lines.append(f"viewer errors   {report['viewer_errors']} of {report['requests']} "
-                 f"({100 * report['error_rate']:.1f} %)")
+    lines.append(
+        f"scenario        {report['scenario']} (time scale x{report['time_scale']:g}, "
+        f"{report['real_duration_s']:.1f} real s)"
+    )
+    lines.append(
+        f"viewer errors   {report['viewer_errors']} of {report['requests']} "
+        f"({100 * report['error_rate']:.1f} %)"
+    )
     if shift is not None:
         budget = f" (target <= {target:g})" if target is not None else ""
         lines.append(f"shift_s         {shift:.1f} lab s{budget}")
@@ -194,9 +203,7 @@ def plot_timeline(report: dict[str, Any], outcome: DrillOutcome, path: Path) -> 
     width = max(1.0, (end - start) / 60)
     bins = int((end - start) // width) + 1
     xs = [start - origin + (i + 0.5) * width for i in range(bins)]
-    regions = sorted(
-        {served_region(r, outcome.records) for r in results if 200 <= r.status < 300}
-    )
+    regions = sorted({served_region(r, outcome.records) for r in results if 200 <= r.status < 300})
     series: dict[str, list[float]] = {region: [0.0] * bins for region in regions}
     errors = [0.0] * bins
     for r in results:
@@ -211,12 +218,21 @@ def plot_timeline(report: dict[str, Any], outcome: DrillOutcome, path: Path) -> 
     axis.plot(xs, errors, label="viewer errors", color="red", linewidth=2)
     for t, text in outcome.events:
         axis.axvline(t - origin, color="grey", linestyle="--", linewidth=0.8)
-        axis.annotate(text, (t - origin, axis.get_ylim()[1]), rotation=90, fontsize=7,
-                      va="top", ha="right", color="dimgrey")
+        axis.annotate(
+            text,
+            (t - origin, axis.get_ylim()[1]),
+            rotation=90,
+            fontsize=7,
+            va="top",
+            ha="right",
+            color="dimgrey",
+        )
     axis.set_xlabel("lab time since the drill started (s)")
     axis.set_ylabel("requests per lab second")
-    axis.set_title(f"{report['scenario']}: {report['requests']} requests, "
-                   f"{report['viewer_errors']} errors, shift_s={report['shift_s']}")
+    axis.set_title(
+        f"{report['scenario']}: {report['requests']} requests, "
+        f"{report['viewer_errors']} errors, shift_s={report['shift_s']}"
+    )
     axis.legend(loc="lower left", fontsize=8)
     figure.tight_layout()
     figure.savefig(path, dpi=100)

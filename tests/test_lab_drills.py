@@ -51,8 +51,17 @@ def run_short(stack, scenario: str) -> dict:
     outcome = drill(stack, scenario, DrillOptions(short=True, progress=None), time_scale=scale)
     assert children() <= before, "the lab left processes behind"
     report = build_report(outcome)
-    for key in ("scenario", "duration_s", "requests", "viewer_errors", "failovers",
-                "by_region", "shift_s", "dns_queries", "notes"):
+    for key in (
+        "scenario",
+        "duration_s",
+        "requests",
+        "viewer_errors",
+        "failovers",
+        "by_region",
+        "shift_s",
+        "dns_queries",
+        "notes",
+    ):
         assert key in report
     return report
 
@@ -108,9 +117,24 @@ def test_up_prints_the_edge_and_how_to_upload(stack) -> None:
 def test_cli_drill_writes_report_and_timeline(tmp_path: Path) -> None:
     json_out, plot = tmp_path / "drain.json", tmp_path / "drain.png"
     result = subprocess.run(
-        [sys.executable, "-m", "lab", "drill", "drain", "--short", "--time-scale", "20",
-         "--json-out", str(json_out), "--plot", str(plot)],
-        cwd=ROOT, capture_output=True, text=True, timeout=120,
+        [
+            sys.executable,
+            "-m",
+            "lab",
+            "drill",
+            "drain",
+            "--short",
+            "--time-scale",
+            "20",
+            "--json-out",
+            str(json_out),
+            "--plot",
+            str(plot),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     report = json.loads(json_out.read_text())
