@@ -77,6 +77,10 @@ class FunctionContainer:
             self._process = subprocess.Popen(
                 [
                     sys.executable,
+                    # Isolated, no site-packages: like Lambda, the function sees only the
+                    # standard library and its own archive (a missing package fails here).
+                    "-I",
+                    "-S",
                     str(WORKER),
                     "--archive",
                     str(self._archive_path),
