@@ -6,7 +6,11 @@ resolver so tests control time and DNS. Rules (DESIGN.md section 4):
 * A good answer is cached for its TTL clamped to ``[min_ttl_s, max_ttl_s]``.
 * A failed lookup (timeout, SERVFAIL, NXDOMAIN, empty, garbage, or no usable value)
   keeps the last good table, else every topology region at equal weight, and no new
-  lookup starts before ``min_ttl_s`` has passed.
+  lookup starts before ``min_ttl_s`` has passed. Consecutive failures back off
+  exponentially (``min_ttl_s``, 2x, 4x, ... capped at ``max_ttl_s``): Lambda runs one
+  request at a time per container, so each lookup that times out delays a viewer by
+  ``timeout_ms``; during a long DNS outage that now happens a handful of times a
+  minute instead of once per ``min_ttl_s``. A good answer resets the backoff.
 * At most one lookup in flight: a caller that finds one running does not wait, it
   uses the current table (stale or fallback). Lambda runs one request at a time per
   container, so this only matters for threaded hosts such as the lab.
@@ -45,6 +49,7 @@ class RoutingTableCache:
         self.refresh_at = float("-inf")
         self.lookups = 0
         self.failures = 0
+        self.failure_streak = 0
 
     def table(self) -> dict[str, int]:
         """The table to route with now; refreshes it first when it is due."""
@@ -80,8 +85,12 @@ class RoutingTableCache:
                 raise LookupError(f"no usable routing value among {len(values)} TXT values")
         except Exception as error:
             self.failures += 1
+            self.failure_streak += 1
             self.current = self.last_good or self.fallback
-            self.refresh_at = self._clock() + config.min_ttl_s
+            retry_in_s = min(
+                config.max_ttl_s, config.min_ttl_s * 2 ** min(self.failure_streak - 1, 16)
+            )
+            self.refresh_at = self._clock() + retry_in_s
             log.anomaly(
                 "lookup_failed",
                 key=type(error).__name__,
@@ -89,9 +98,10 @@ class RoutingTableCache:
                 error=f"{type(error).__name__}: {error}",
                 fallback="last_good" if self.last_good else "equal_weights",
                 table=self.current,
-                retry_in_s=config.min_ttl_s,
+                retry_in_s=retry_in_s,
             )
             return
+        self.failure_streak = 0
         self.last_good = self.current = table
         ttl = min(max(ttl, config.min_ttl_s), config.max_ttl_s)
         self.refresh_at = self._clock() + ttl

@@ -316,7 +316,7 @@ def _dns_outage(run: _Run) -> None:
     run.at(t + outage + 2 * timings.ttl)
     run.notes.append(
         f"name servers silent for {outage:g} lab s; each container keeps its last "
-        "table and retries at most once per min_ttl_s"
+        "table and retries after min_ttl_s, backing off to max_ttl_s"
     )
 
 

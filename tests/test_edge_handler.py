@@ -568,6 +568,33 @@ def test_failed_lookup_uses_equal_weights_then_waits_min_ttl(tmp_path: Path, log
     assert resolver.calls == 2
 
 
+def test_consecutive_failures_back_off_to_max_ttl_and_a_good_answer_resets(
+    tmp_path: Path, logs
+) -> None:
+    cache, resolver, clock = make_cache(tmp_path)  # min_ttl_s 5, max_ttl_s 60
+    resolver.error = TimeoutError("no answer")
+    cache.table()
+    waits = []
+    for _ in range(7):
+        calls, started = resolver.calls, clock.now
+        while resolver.calls == calls:  # step the clock until the next lookup starts
+            clock.now += 0.5
+            cache.table()
+        waits.append(clock.now - started)
+    assert waits == [5, 10, 20, 40, 60, 60, 60]
+    assert logs.entries()[0]["retry_in_s"] == 5  # later lines are rate-limited
+    resolver.set_table({"eu-west-1": 3}, ttl=10)
+    clock.now += 60
+    assert cache.table() == {"eu-west-1": 3}
+    resolver.error = TimeoutError("no answer again")
+    clock.now += 10
+    cache.table()
+    calls = resolver.calls
+    clock.now += 5
+    cache.table()
+    assert resolver.calls == calls + 1  # back to min_ttl_s after a success
+
+
 def test_failed_lookup_keeps_the_last_good_table(tmp_path: Path, logs) -> None:
     cache, resolver, clock = make_cache(tmp_path)
     resolver.set_table({"us-east-1": 0, "eu-west-1": 7}, ttl=10)
