@@ -12,7 +12,7 @@ import hashlib
 import json
 import runpy
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -96,15 +96,6 @@ class RecordingMocks(pulumi.runtime.Mocks):
         if len(matches) != 1:
             raise KeyError(f"{len(matches)} resources of type {type_token} named {name!r}")
         return matches[0]
-
-    def by_urn(self, urn: str) -> Registration:
-        for registration in self.registrations:
-            if registration.urn == urn:
-                return registration
-        raise KeyError(urn)
-
-    def __iter__(self) -> Iterator[Registration]:
-        return iter(self.registrations)
 
     # -- pulumi.runtime.Mocks -------------------------------------------------------
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict]:
