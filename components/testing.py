@@ -88,10 +88,11 @@ class RecordingMocks(pulumi.runtime.Mocks):
 
     # -- queries --------------------------------------------------------------------
     def of_type(self, type_token: str) -> list[Registration]:
-        """Every registration of one type token, in declaration order."""
+        """Every registration of one type token (registration order; threads interleave)."""
         return [r for r in self.registrations if r.type == type_token]
 
     def one(self, type_token: str, name: str) -> Registration:
+        """The single registration of this type and name; KeyError otherwise."""
         matches = [r for r in self.of_type(type_token) if r.name == name]
         if len(matches) != 1:
             raise KeyError(f"{len(matches)} resources of type {type_token} named {name!r}")
