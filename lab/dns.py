@@ -25,6 +25,9 @@ MAX_MULTIVALUE_ANSWERS = 8
 _WEIGHT = re.compile(r"\bweight=\d+\b")
 
 
+BIND_TRIES = 20  # ephemeral UDP ports tried until the same TCP port is free too
+
+
 class RoutingZone:
     """The record set's live state: values, weights and health, thread-safe."""
 
@@ -87,15 +90,22 @@ class DnsServer:
             return self._queries
 
     def start(self) -> None:
-        """Bind UDP on port 0, then TCP on the same port if it is free."""
-        udp = _UdpServer(("127.0.0.1", 0), _UdpHandler)
+        """Bind UDP on port 0, then TCP on the same port (a few ports tried for that)."""
+        for _ in range(BIND_TRIES):
+            udp = _UdpServer(("127.0.0.1", 0), _UdpHandler)
+            try:
+                tcp: _TcpServer | None = _TcpServer(
+                    ("127.0.0.1", udp.server_address[1]), _TcpHandler
+                )
+            except OSError:  # someone holds the TCP side of this port: try another
+                udp.server_close()
+                continue
+            break
+        else:
+            udp, tcp = _UdpServer(("127.0.0.1", 0), _UdpHandler), None  # UDP is what matters
         udp.dns = self
         self.port = udp.server_address[1]
         self._servers.append(udp)
-        try:
-            tcp = _TcpServer(("127.0.0.1", self.port), _TcpHandler)
-        except OSError:
-            tcp = None  # someone holds the TCP side of this port; UDP is what matters
         if tcp is not None:
             tcp.dns = self
             self._servers.append(tcp)
