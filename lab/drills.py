@@ -223,17 +223,19 @@ def run_scenario(lab: Lab, scenario: str, options: DrillOptions | None = None) -
     )
 
 
-def _warmup(run: _Run, timings: Timings) -> float:
-    """Lab seconds of normal traffic before the fault."""
-    return max(timings.ttl, 5.0) if run.options.short else max(2 * timings.ttl, 10.0)
+def _warm_up(run: _Run, timings: Timings) -> float:
+    """Run the "before" phase of normal traffic; returns its length in lab seconds."""
+    run.phase("before")
+    length = max(timings.ttl, 5.0) if run.options.short else max(2 * timings.ttl, 10.0)
+    run.at(length)
+    return length
 
 
 def _region_outage(run: _Run) -> None:
     lab, timings = run.lab, Timings.of(run.lab.stack)
     region = run.options.region or lab.stack.primary_region
     detect = timings.detect
-    run.phase("before")
-    run.at(_warmup(run, timings))
+    _warm_up(run, timings)
     run.phase(f"{region} down")  # before the kill, so no failed attempt counts as "before"
     run.fault_region, run.fault_time = region, lab.kill_region(region)
     t = run.fault_time - run.origin
@@ -277,9 +279,7 @@ def _replication_lag(run: _Run) -> None:
         f"replication lag {lag:g} lab s, viewers every {request_interval:.2f} lab s; "
         "half of them ask for the newest object"
     )
-    run.phase("before")
-    t = _warmup(run, timings)
-    run.at(t)
+    t = _warm_up(run, timings)
     lab.replicator.lag_s = lag
     run.phase("publishing")
     lab.note(f"replication lag {lag:g} s, publishing")
@@ -302,9 +302,7 @@ def _replication_lag(run: _Run) -> None:
 
 def _dns_outage(run: _Run) -> None:
     lab, timings = run.lab, Timings.of(run.lab.stack)
-    run.phase("before")
-    t = _warmup(run, timings)
-    run.at(t)
+    t = _warm_up(run, timings)
     outage = max(4 * timings.ttl, 30.0) if run.options.short else max(6 * timings.ttl, 60.0)
     run.phase("DNS silent")
     lab.set_dns_answering(False)
@@ -325,9 +323,7 @@ def _drain(run: _Run) -> None:
     others = [r for r in lab.stack.regions if r != lab.stack.primary_region]
     region = run.options.region or (others[-1] if others else lab.stack.primary_region)
     weight = lab.stack.regions[region].weight
-    run.phase("before")
-    t = _warmup(run, timings)
-    run.at(t)
+    t = _warm_up(run, timings)
     run.phase(f"{region} drained")
     run.fault_region, run.fault_time = region, lab.clock.now()
     run.shift_target = timings.ttl
@@ -343,9 +339,7 @@ def _drain(run: _Run) -> None:
 
 def _function_crash(run: _Run) -> None:
     lab, timings = run.lab, Timings.of(run.lab.stack)
-    run.phase("before")
-    t = _warmup(run, timings)
-    run.at(t)
+    t = _warm_up(run, timings)
     duration = max(2 * timings.ttl, 20.0) if run.options.short else max(4 * timings.ttl, 40.0)
     run.phase("rank_regions raises")
     hits_before = lab.pool.stats()["fault_hits"] if lab.pool else 0

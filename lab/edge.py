@@ -307,13 +307,11 @@ class Edge:
             original = request_of(event)
             request = copy.deepcopy(original)
             if "origin-request" in associations:
-                outcome = self._invoke(record, event)
+                outcome = self._run_function(
+                    record, event, original, origin_request_violations, "origin-request"
+                )
                 if isinstance(outcome, ViewerResponse):
                     return outcome
-                violations = origin_request_violations(original, outcome)
-                if violations:
-                    record.error = "origin-request violation: " + "; ".join(violations)
-                    return _error(502, "Bad Gateway", record.error)
                 request = outcome
             started = self._clock.now()
             region, fetched = self._fetch_origin(origin, request, method)
@@ -342,13 +340,11 @@ class Edge:
                 headers=headers,
             )
             original_response = copy.deepcopy(response_of(event))
-            outcome = self._invoke(record, event)
+            outcome = self._run_function(
+                record, event, original_response, origin_response_violations, "origin-response"
+            )
             if isinstance(outcome, ViewerResponse):
                 return outcome
-            violations = origin_response_violations(original_response, outcome)
-            if violations:
-                record.error = "origin-response violation: " + "; ".join(violations)
-                return _error(502, "Bad Gateway", record.error)
             status = int(outcome["status"])
             reason = str(outcome.get("statusDescription") or fetched.reason)
             headers = flat_headers(outcome["headers"])
@@ -358,6 +354,24 @@ class Edge:
             status, reason = fetched.status, fetched.reason
         body = b"" if method == "HEAD" else fetched.body
         return ViewerResponse(status, reason, headers, body)
+
+    def _run_function(
+        self,
+        record: EdgeRecord,
+        event: dict[str, object],
+        original: dict,
+        violations_of: Callable[[dict, dict], list[str]],
+        event_type: str,
+    ) -> dict | ViewerResponse:
+        """Invoke the function and enforce CloudFront's rules on what it returns (502)."""
+        outcome = self._invoke(record, event)
+        if isinstance(outcome, ViewerResponse):
+            return outcome
+        violations = violations_of(original, outcome)
+        if violations:
+            record.error = f"{event_type} violation: " + "; ".join(violations)
+            return _error(502, "Bad Gateway", record.error)
+        return outcome
 
     def _invoke(self, record: EdgeRecord, event: dict[str, object]) -> dict | ViewerResponse:
         """Run the function; its failure or timeout is CloudFront's 503."""
