@@ -10,9 +10,8 @@ from __future__ import annotations
 import json
 
 import pulumi
-
-from components import MultiRegionAssetDelivery, MultiRegionAssetDeliveryArgs
-from components.config import KNOWN_KEYS, ConfigError, parse_config
+from asset_delivery import MultiRegionAssetDelivery, MultiRegionAssetDeliveryArgs
+from asset_delivery.config import KNOWN_KEYS, ConfigError, parse_config
 
 
 def read_stack_config() -> dict[str, object]:

@@ -42,11 +42,10 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from asset_delivery.edge_config import render_edge_config  # noqa: E402
+from asset_delivery.edge_package import edge_archive_contents, zip_archive  # noqa: E402
 from dnslib import QTYPE, RR, TXT  # noqa: E402
 from dnslib.server import DNSServer  # noqa: E402
-
-from components.edge_config import render_edge_config  # noqa: E402
-from components.edge_package import edge_archive_contents, zip_archive  # noqa: E402
 
 EVENT_PATH = REPO / "tests" / "edge_fixtures" / "origin_request_s3_oai.json"
 RECORD = "_routes.assets.example.com"
@@ -186,8 +185,8 @@ def _cold_start(root: str) -> dict:
 
 def _warm(zone: CountingZone, iterations: int, requests: int) -> dict:
     """Lookups counted over ``requests`` in a fresh container, then warm timings."""
-    from edge_handler import handler as edge
-    from edge_handler import log
+    from asset_delivery.edge_handler import handler as edge
+    from asset_delivery.edge_handler import log
 
     log.anomaly = log.AnomalyLog(write=lambda line: print(line, file=sys.stderr))
     template = json.loads(EVENT_PATH.read_text())

@@ -1,7 +1,13 @@
-"""Multi-region active-active asset delivery: the reusable Pulumi component."""
+"""Multi-region active-active asset delivery: the reusable Pulumi component.
 
-from components.config import ConfigError, DeliveryConfig, parse_config
-from components.delivery import (
+Installed as the one import package ``asset_delivery`` (the repository's ``components/``
+folder; ``edge_handler/`` becomes ``asset_delivery.edge_handler``).
+"""
+
+__version__ = "0.2.0"
+
+from .config import ConfigError, DeliveryConfig, parse_config
+from .delivery import (
     MultiRegionAssetDelivery,
     MultiRegionAssetDeliveryArgs,
     RegionWeightArgs,
@@ -13,5 +19,6 @@ __all__ = [
     "MultiRegionAssetDelivery",
     "MultiRegionAssetDeliveryArgs",
     "RegionWeightArgs",
+    "__version__",
     "parse_config",
 ]

@@ -14,21 +14,21 @@ from typing import Any, NotRequired, TypedDict
 import pulumi
 import pulumi_aws as aws
 
-from components.buckets import (
+from .buckets import (
     DataBucket,
     create_bucket_policy,
     create_data_bucket,
     create_probe_object,
 )
-from components.config import ConfigError, DeliveryConfig, parse_config
-from components.distribution import (
+from .config import ConfigError, DeliveryConfig, parse_config
+from .distribution import (
     Distribution,
     create_distribution,
     create_origin_access_identity,
 )
-from components.edge_function import EdgeFunction, create_edge_function
-from components.replication import Replication, create_replication
-from components.routing import RoutingTable, create_routing_table, default_zone_name
+from .edge_function import EdgeFunction, create_edge_function
+from .replication import Replication, create_replication
+from .routing import RoutingTable, create_routing_table, default_zone_name
 
 COMPONENT_TYPE = "asset-delivery:index:MultiRegionAssetDelivery"
 

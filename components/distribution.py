@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from components.edge_config import FAILOVER_HEADER
+from .edge_config import FAILOVER_HEADER
 
 ROUTED_ORIGIN_ID = "routed"
 FAILOVER_ORIGIN_ID = "failover"

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from components.edge_config import render_edge_config
-from components.edge_package import EDGE_CONFIG_NAME, HANDLER, edge_source_files
-from components.iam import service_trust_policy
+from .edge_config import render_edge_config
+from .edge_package import EDGE_CONFIG_NAME, HANDLER, edge_source_files
+from .iam import service_trust_policy
 
 EDGE_REGION = "us-east-1"  # Lambda@Edge functions must live in us-east-1.
 RUNTIME = "python3.13"

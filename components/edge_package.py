@@ -15,7 +15,7 @@ from pathlib import Path
 
 import dnslib
 
-import edge_handler
+from . import edge_handler
 
 EDGE_CONFIG_NAME = "edge_config.json"
 HANDLER = "edge_handler.handler.handler"

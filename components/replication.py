@@ -15,8 +15,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from components.buckets import DataBucket
-from components.iam import service_trust_policy
+from .buckets import DataBucket
+from .iam import service_trust_policy
 
 RTC_MINUTES = 15
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from components.buckets import PROBE_KEY, PROBE_MATCH, DataBucket
+from .buckets import PROBE_KEY, PROBE_MATCH, DataBucket
 
 
 def routing_record_value(region: str, weight: int) -> str:

@@ -19,9 +19,9 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from edge_handler import log, routing
-from edge_handler.config import EdgeConfig, load_config
-from edge_handler.table import Resolver, RoutingTableCache
+from . import log, routing
+from .config import EdgeConfig, load_config
+from .table import Resolver, RoutingTableCache
 
 ROUTED_EVENT_TYPES = ("origin-request", "origin-response")
 

@@ -22,8 +22,8 @@ import time
 from _thread import allocate_lock
 from collections.abc import Callable, Sequence
 
-from edge_handler import log, routing
-from edge_handler.config import EdgeConfig
+from . import log, routing
+from .config import EdgeConfig
 
 # (record name, ((host, port), ...), total timeout in seconds) -> (TXT values, TTL)
 Resolver = Callable[[str, Sequence[tuple[str, int]], float], tuple[list[str], int]]
@@ -72,7 +72,7 @@ class RoutingTableCache:
             if resolver is None:
                 # Imported on the first lookup, not at cold start: the DNS library
                 # costs more to import than the rest of the function together.
-                from edge_handler.txt_lookup import DnsTxtResolver
+                from .txt_lookup import DnsTxtResolver
 
                 resolver = self._resolver = DnsTxtResolver()
             values, ttl = resolver(config.record, config.nameservers, config.timeout_s)

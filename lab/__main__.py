@@ -7,9 +7,9 @@ import signal
 import sys
 from pathlib import Path
 
-from lab.commands import obtain_stack, run_demo, run_drill, run_up
-from lab.drills import SCENARIOS, DrillOptions
-from lab.lab import DEFAULT_CONTAINERS, DEFAULT_TIME_SCALE
+from .commands import obtain_stack, run_demo, run_drill, run_up
+from .drills import SCENARIOS, DrillOptions
+from .lab import DEFAULT_CONTAINERS, DEFAULT_TIME_SCALE
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -15,12 +15,12 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TextIO
 
-from lab.drills import DrillOptions, catalog_keys, drill, publish_catalog, run_scenario
-from lab.lab import Lab
-from lab.model import LabStack
-from lab.report import build_report, format_table, plot_timeline
-from lab.stack import load_stack
-from lab.targets import target_failures
+from .drills import DrillOptions, catalog_keys, drill, publish_catalog, run_scenario
+from .lab import Lab
+from .model import LabStack
+from .report import build_report, format_table, plot_timeline
+from .stack import load_stack
+from .targets import target_failures
 
 
 def obtain_stack(name: str = "prod") -> LabStack:

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from lab.model import FunctionSpec
+from .model import FunctionSpec
 
 WORKER = Path(__file__).with_name("edge_worker.py")
 COLD_START_TIMEOUT_S = 30.0

@@ -19,7 +19,7 @@ from collections.abc import Mapping
 
 from dnslib import QTYPE, RCODE, RR, TXT, DNSRecord
 
-from lab.model import RegionSpec, RoutingSpec
+from .model import RegionSpec, RoutingSpec
 
 MAX_MULTIVALUE_ANSWERS = 8
 _WEIGHT = re.compile(r"\bweight=\d+\b")

@@ -17,10 +17,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
-from lab.lab import Lab
-from lab.load import KeySet, LoadGenerator, ViewerResult
-from lab.model import LabStack
-from lab.report import DrillOutcome, Phase, served_region
+from .lab import Lab
+from .load import KeySet, LoadGenerator, ViewerResult
+from .model import LabStack
+from .report import DrillOutcome, Phase, served_region
 
 SCENARIOS = (
     "region-outage",

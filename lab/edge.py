@@ -30,10 +30,10 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
-from lab.clock import LabClock
-from lab.cloudfront_rules import origin_request_violations, origin_response_violations
-from lab.containers import ContainerPool, FunctionError
-from lab.events import (
+from .clock import LabClock
+from .cloudfront_rules import origin_request_violations, origin_response_violations
+from .containers import ContainerPool, FunctionError
+from .events import (
     flat_headers,
     origin_request_event,
     origin_response_event,
@@ -41,7 +41,7 @@ from lab.events import (
     request_of,
     response_of,
 )
-from lab.model import LabStack, OriginSpec
+from .model import LabStack, OriginSpec
 
 FAILOVER_METHODS = ("GET", "HEAD", "OPTIONS")
 ORIGIN_READ_TIMEOUT_S = 10.0  # real seconds; loopback answers in milliseconds

@@ -11,7 +11,7 @@ import copy
 import re
 from collections.abc import Iterable, Mapping
 
-from lab.model import DistributionSpec, OriginSpec
+from .model import DistributionSpec, OriginSpec
 
 # <bucket>.s3.<region>.amazonaws.com (regional) or <bucket>.s3.amazonaws.com (global).
 _BUCKET_DOMAIN = re.compile(

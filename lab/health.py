@@ -15,8 +15,8 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from lab.clock import LabClock
-from lab.model import HealthCheckSpec
+from .clock import LabClock
+from .model import HealthCheckSpec
 
 SEARCH_WINDOW_BYTES = 5120
 PROBE_TIMEOUT_S = 2.0  # real seconds: Route 53 waits 2 s for the response

@@ -23,14 +23,14 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from lab.clock import LabClock
-from lab.containers import ContainerPool, FunctionContainer
-from lab.dns import DnsServer, RoutingZone
-from lab.edge import Edge, WeightedOriginResolver
-from lab.health import HealthChecker
-from lab.model import LabStack
-from lab.regions import RegionEmulator, RegionUnavailable, make_emulators
-from lab.replication import Replicator
+from .clock import LabClock
+from .containers import ContainerPool, FunctionContainer
+from .dns import DnsServer, RoutingZone
+from .edge import Edge, WeightedOriginResolver
+from .health import HealthChecker
+from .model import LabStack
+from .regions import RegionEmulator, RegionUnavailable, make_emulators
+from .replication import Replicator
 
 DEFAULT_TIME_SCALE = 10.0
 DEFAULT_CONTAINERS = 3

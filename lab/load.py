@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from lab.clock import LabClock
+from .clock import LabClock
 
 
 @dataclass(frozen=True)

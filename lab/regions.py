@@ -21,7 +21,7 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
-from lab.model import LabStack, RegionSpec
+from .model import LabStack, RegionSpec
 
 LAUNCHER = Path(__file__).with_name("s3_region.py")
 START_TIMEOUT_S = 30.0

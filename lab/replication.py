@@ -22,9 +22,9 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from lab.clock import LabClock
-from lab.model import ReplicationRule
-from lab.regions import RegionEmulator, RegionUnavailable
+from .clock import LabClock
+from .model import ReplicationRule
+from .regions import RegionEmulator, RegionUnavailable
 
 # Errors that mean "that region cannot be reached now", so the job is retried later.
 _UNREACHABLE = (RegionUnavailable, BotoCoreError)

@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from lab.edge import EdgeRecord
-from lab.load import ViewerResult
+from .edge import EdgeRecord
+from .load import ViewerResult
 
 
 @dataclass

@@ -16,10 +16,10 @@ from pathlib import Path
 from typing import Any
 
 import pulumi
+from asset_delivery.edge_package import EDGE_CONFIG_NAME, zip_archive
+from asset_delivery.testing import RecordingMocks, Registration, read_stack_file, run_program
 
-from components.edge_package import EDGE_CONFIG_NAME, zip_archive
-from components.testing import RecordingMocks, Registration, read_stack_file, run_program
-from lab.model import (
+from .model import (
     DistributionSpec,
     FunctionSpec,
     HealthCheckSpec,

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pulumi
 import pytest
-
-from components import ConfigError, MultiRegionAssetDelivery
-from components.buckets import PROBE_KEY, PROBE_MATCH
-from components.testing import (
+from asset_delivery import ConfigError, MultiRegionAssetDelivery
+from asset_delivery.buckets import PROBE_KEY, PROBE_MATCH
+from asset_delivery.lab.stack import archive_bytes
+from asset_delivery.testing import (
     HEALTH_CHECKER_CIDRS,
     MANAGED_CACHE_POLICIES,
     MANAGED_RESPONSE_HEADERS_POLICIES,
@@ -28,7 +28,6 @@ from components.testing import (
     run_program,
     run_with_mocks,
 )
-from lab.stack import archive_bytes
 
 ROOT = Path(__file__).resolve().parent.parent
 PROD = read_stack_file(ROOT / "Pulumi.prod.yaml")
@@ -473,7 +472,7 @@ def test_edge_archive_holds_handler_dns_library_and_rendered_config(
 
 
 def test_edge_archive_zips_and_imports() -> None:
-    from components.edge_package import edge_archive_contents, zip_archive
+    from asset_delivery.edge_package import edge_archive_contents, zip_archive
 
     data = zip_archive(edge_archive_contents("{}"))
     assert data == zip_archive(edge_archive_contents("{}"))  # deterministic

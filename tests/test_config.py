@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import pytest
-
-from components.config import AWS_REGIONS, ConfigError, parse_config
+from asset_delivery.config import AWS_REGIONS, ConfigError, parse_config
 
 TWO = [{"region": "us-east-1", "weight": 50}, {"region": "eu-west-1", "weight": 50}]
 

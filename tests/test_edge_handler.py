@@ -12,13 +12,12 @@ import threading
 from pathlib import Path
 
 import pytest
-
-from components.edge_config import render_edge_config
-from edge_handler import handler as edge
-from edge_handler import log, routing
-from edge_handler.config import ConfigError, load_config
-from edge_handler.table import RoutingTableCache
-from lab.cloudfront_rules import (
+from asset_delivery.edge_config import render_edge_config
+from asset_delivery.edge_handler import handler as edge
+from asset_delivery.edge_handler import log, routing
+from asset_delivery.edge_handler.config import ConfigError, load_config
+from asset_delivery.edge_handler.table import RoutingTableCache
+from asset_delivery.lab.cloudfront_rules import (
     origin_request_violations,
     origin_response_violations,
     rewrite_is_valid_or_unchanged,

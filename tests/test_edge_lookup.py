@@ -19,15 +19,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from asset_delivery.edge_config import render_edge_config
+from asset_delivery.edge_handler import log
+from asset_delivery.edge_handler.config import load_config
+from asset_delivery.edge_handler.handler import EdgeRouter
+from asset_delivery.edge_handler.table import RoutingTableCache
+from asset_delivery.edge_handler.txt_lookup import DnsTxtResolver, LookupFailed
+from asset_delivery.lab.cloudfront_rules import rewrite_is_valid_or_unchanged
 from dnslib import QTYPE, RCODE, RR, TXT, DNSRecord
-
-from components.edge_config import render_edge_config
-from edge_handler import log
-from edge_handler.config import load_config
-from edge_handler.handler import EdgeRouter
-from edge_handler.table import RoutingTableCache
-from edge_handler.txt_lookup import DnsTxtResolver, LookupFailed
-from lab.cloudfront_rules import rewrite_is_valid_or_unchanged
 
 RECORD = "_routes.assets.example.com"
 FIXTURES = Path(__file__).resolve().parent / "edge_fixtures"

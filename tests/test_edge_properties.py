@@ -9,17 +9,16 @@ import json
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
-
-from components.edge_config import render_edge_config
-from edge_handler import handler as edge
-from edge_handler import log, routing
-from lab.cloudfront_rules import (
+from asset_delivery.edge_config import render_edge_config
+from asset_delivery.edge_handler import handler as edge
+from asset_delivery.edge_handler import log, routing
+from asset_delivery.lab.cloudfront_rules import (
     origin_request_violations,
     origin_response_violations,
     rewrite_is_valid_or_unchanged,
 )
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 FIXTURES = Path(__file__).resolve().parent / "edge_fixtures"
 DOMAINS = {

@@ -10,8 +10,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-
-from edge_handler import routing
+from asset_delivery.edge_handler import routing
 
 REPO = Path(__file__).resolve().parent.parent
 TOPOLOGY = ("us-east-1", "eu-west-1", "ap-southeast-2")

@@ -8,8 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-
-from lab.cloudfront_rules import (
+from asset_delivery.lab.cloudfront_rules import (
     header_disallowed,
     origin_request_violations,
     origin_response_violations,

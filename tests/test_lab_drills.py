@@ -12,11 +12,10 @@ import threading
 from pathlib import Path
 
 import pytest
-
-from lab.commands import obtain_stack, run_demo, run_up
-from lab.drills import DrillOptions, drill
-from lab.report import build_report
-from lab.targets import target_failures
+from asset_delivery.lab.commands import obtain_stack, run_demo, run_up
+from asset_delivery.lab.drills import DrillOptions, drill
+from asset_delivery.lab.report import build_report
+from asset_delivery.lab.targets import target_failures
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[1]

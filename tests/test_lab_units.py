@@ -13,19 +13,22 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import ClassVar
 
 import pytest
+from asset_delivery.lab.clock import LabClock
+from asset_delivery.lab.cloudfront_rules import origin_request_violations
+from asset_delivery.lab.containers import FunctionError, Invocation
+from asset_delivery.lab.dns import DnsServer, RoutingZone
+from asset_delivery.lab.edge import Edge, WeightedOriginResolver
+from asset_delivery.lab.events import (
+    origin_request_event,
+    origin_response_event,
+    parse_bucket_domain,
+)
+from asset_delivery.lab.health import HealthChecker, ThresholdTracker, probe
+from asset_delivery.lab.regions import RegionEmulator
+from asset_delivery.lab.replication import Replicator
+from asset_delivery.lab.stack import declared_stack
+from asset_delivery.lab.targets import target_failures
 from dnslib import QTYPE, RCODE, DNSRecord
-
-from lab.clock import LabClock
-from lab.cloudfront_rules import origin_request_violations
-from lab.containers import FunctionError, Invocation
-from lab.dns import DnsServer, RoutingZone
-from lab.edge import Edge, WeightedOriginResolver
-from lab.events import origin_request_event, origin_response_event, parse_bucket_domain
-from lab.health import HealthChecker, ThresholdTracker, probe
-from lab.regions import RegionEmulator
-from lab.replication import Replicator
-from lab.stack import declared_stack
-from lab.targets import target_failures
 
 STACK = declared_stack({"us-east-1": 50, "eu-west-1": 30, "ap-southeast-2": 20})
 TWO_REGIONS = declared_stack({"us-east-1": 50, "eu-west-1": 50})

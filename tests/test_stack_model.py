@@ -8,10 +8,9 @@ import zipfile
 from pathlib import Path
 
 import pytest
-
-from components.testing import read_stack_file, run_program
-from lab.model import LabStack
-from lab.stack import StackError, load_stack, stack_from_registrations
+from asset_delivery.lab.model import LabStack
+from asset_delivery.lab.stack import StackError, load_stack, stack_from_registrations
+from asset_delivery.testing import read_stack_file, run_program
 
 ROOT = Path(__file__).resolve().parent.parent
 
