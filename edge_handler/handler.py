@@ -44,6 +44,8 @@ class EdgeRouter:
         uri = request["uri"]
         if not isinstance(s3, dict) or not isinstance(headers, dict) or not isinstance(uri, str):
             raise TypeError("request.origin.s3, request.headers or request.uri has the wrong type")
+        if self._topology_region(s3) is None:
+            return request  # not one of our buckets: CloudFront's origin, unchanged
         table = self.cache.table()
         ranking = routing.rank_regions(table, uri)
         region = ranking[0]
@@ -66,6 +68,8 @@ class EdgeRouter:
         domain = config.region_domains[region]  # KeyError (fail open) if not topology
         s3["domainName"] = domain
         s3["region"] = region
+        for name in [name for name in headers if name.lower() == "host" and name != "host"]:
+            del headers[name]  # one Host header whatever case the event spelled its key in
         headers["host"] = [{"key": "Host", "value": domain}]
         return request
 
@@ -75,14 +79,8 @@ class EdgeRouter:
         s3 = origin.get("s3") if "custom" not in origin else None
         if not isinstance(s3, dict):
             return response
-        domain = s3.get("domainName")
-        region = (
-            self.config.domain_regions.get(domain.lower().rstrip("."))
-            if isinstance(domain, str)
-            else None
-        )
+        region = self._topology_region(s3)
         if region is None:
-            log.anomaly("unknown_origin_domain", key=repr(domain), domain=domain)
             return response
         headers = response["headers"]
         if not isinstance(headers, dict):
@@ -91,6 +89,22 @@ class EdgeRouter:
             {"key": self.config.region_header_key, "value": region}
         ]
         return response
+
+    def _topology_region(self, s3: dict) -> str | None:
+        """The topology region whose bucket the S3 origin names; None (logged) otherwise.
+
+        The function routes only origins it knows: another S3 origin on the same
+        distribution (a second cache behaviour, a log bucket) is CloudFront's business.
+        """
+        domain = s3.get("domainName")
+        region = (
+            self.config.domain_regions.get(domain.lower().rstrip("."))
+            if isinstance(domain, str)
+            else None
+        )
+        if region is None:
+            log.anomaly("unknown_origin_domain", key=repr(domain), domain=domain)
+        return region
 
 
 def _is_failover_attempt(s3: dict, marker: str) -> bool:
@@ -146,7 +160,7 @@ def handler(event: dict, context: object) -> dict | None:
     """The Lambda@Edge entry point (``edge_handler.handler.handler``)."""
     try:
         cf = event["Records"][0]["cf"]
-        event_type = cf["config"]["eventType"]
+        event_type = cf["config"].get("eventType")
         router = _router
         if router is None:
             log.anomaly("config_unavailable", error=_config_error)
@@ -168,19 +182,19 @@ def handler(event: dict, context: object) -> dict | None:
 
 
 def _unchanged(event: object) -> dict | None:
-    """What CloudFront sent, to pass through: the response on response events, else
-    the request; None only for an event too malformed to contain either."""
+    """What CloudFront sent, to pass through: the request on request events, the
+    response on response events, and when the event type is missing or unknown,
+    whichever the event holds (the response if it has one). None only for an event
+    too malformed to contain either."""
     try:
         cf = event["Records"][0]["cf"]  # type: ignore[index]
-    except Exception:
-        return None
-    try:
-        event_type = cf["config"]["eventType"]
-    except Exception:
-        event_type = ""
-    is_response = isinstance(event_type, str) and event_type.endswith("-response")
-    try:
-        return cf["response" if is_response else "request"]
+        config = cf.get("config")
+        event_type = config.get("eventType") if isinstance(config, dict) else None
+        if isinstance(event_type, str) and event_type.endswith("-request"):
+            return cf["request"]
+        if isinstance(event_type, str) and event_type.endswith("-response"):
+            return cf["response"]
+        return cf["response"] if "response" in cf else cf["request"]
     except Exception:
         return None
 

@@ -206,7 +206,7 @@ def rewrite_is_valid_or_unchanged(
 
     Either ``result`` equals the original request, or it is valid for CloudFront,
     its S3 origin names a topology bucket, and nothing changed except
-    ``origin.s3.domainName``, ``origin.s3.region`` and the ``host`` header.
+    ``origin.s3.domainName``, ``origin.s3.region`` and the Host header (any key case).
     """
     if result == original_request:
         return True
@@ -223,7 +223,7 @@ def _without_rewrite(request: dict) -> dict:
     stripped = dict(request)
     headers = request.get("headers")
     if isinstance(headers, dict):
-        stripped["headers"] = {k: v for k, v in headers.items() if k != "host"}
+        stripped["headers"] = {k: v for k, v in headers.items() if k.lower() != "host"}
     origin = request.get("origin")
     if isinstance(origin, dict) and isinstance(origin.get("s3"), dict):
         s3 = {k: v for k, v in origin["s3"].items() if k not in ("domainName", "region")}

@@ -141,6 +141,38 @@ def uri_with_first_choice(table: dict[str, int], region: str) -> str:
 # --- origin-request: the rewrite ------------------------------------------------------
 
 
+def test_an_s3_origin_outside_the_topology_passes_through_with_one_log_line(
+    tmp_path: Path, container, logs
+) -> None:
+    # The CloudFront developer guide's sample origin-request event: its bucket is not ours.
+    router, resolver, _ = make_router(tmp_path)
+    evt = event("origin_request_s3_oai.json")
+    s3 = evt["Records"][0]["cf"]["request"]["origin"]["s3"]
+    s3["domainName"], s3["region"] = "examplebucket.s3.amazonaws.com", "us-east-1"
+    evt["Records"][0]["cf"]["request"]["headers"]["host"][0]["value"] = s3["domainName"]
+    original = copy.deepcopy(evt["Records"][0]["cf"]["request"])
+    assert call(container, router, evt) == original
+    assert logs.kinds() == ["unknown_origin_domain"]
+    assert logs.entries()[0]["domain"] == "examplebucket.s3.amazonaws.com"
+    assert resolver.calls == 0  # not even a lookup for an origin we do not route
+
+
+@pytest.mark.parametrize("host_key", ["Host", "HOST", "hOsT"])
+def test_a_host_header_key_in_another_case_is_replaced_not_doubled(
+    tmp_path: Path, container, logs, host_key: str
+) -> None:
+    router, _, _ = make_router(tmp_path, {"us-east-1": 0, "eu-west-1": 10})
+    evt = event("origin_request_s3_oai.json")
+    headers = evt["Records"][0]["cf"]["request"]["headers"]
+    headers[host_key] = headers.pop("host")
+    original = copy.deepcopy(evt["Records"][0]["cf"]["request"])
+    result = call(container, router, evt)
+    assert [name for name in result["headers"] if name.lower() == "host"] == ["host"]
+    assert result["headers"]["host"] == [{"key": "Host", "value": DOMAINS["eu-west-1"]}]
+    assert origin_request_violations(original, result) == []
+    assert logs.kinds() == []
+
+
 @pytest.mark.parametrize(
     "fixture", ["origin_request_s3_oai.json", "origin_request_head_query.json"]
 )
@@ -388,6 +420,32 @@ def test_malformed_events_never_raise(tmp_path: Path, container, evt) -> None:
     except (TypeError, KeyError, IndexError):
         expected = None
     assert result == expected
+
+
+@pytest.mark.parametrize("config", [{}, None, "missing"])
+def test_a_response_event_without_an_event_type_gets_its_response_back(
+    tmp_path: Path, container, config
+) -> None:
+    # Some published sample events (SAM CLI templates) carry no eventType.
+    router, _, _ = make_router(tmp_path)
+    evt = event("origin_response_s3.json")
+    cf = evt["Records"][0]["cf"]
+    if config == "missing":
+        del cf["config"]
+    else:
+        cf["config"] = config if config is None else {"distributionId": "EDFDVBD6EXAMPLE"}
+    original = copy.deepcopy(cf["response"])
+    assert call(container, router, evt) == original
+
+
+def test_a_request_event_without_an_event_type_gets_its_request_back(
+    tmp_path: Path, container
+) -> None:
+    router, _, _ = make_router(tmp_path)
+    evt = event("origin_request_s3_oai.json")
+    del evt["Records"][0]["cf"]["config"]["eventType"]
+    original = copy.deepcopy(evt["Records"][0]["cf"]["request"])
+    assert call(container, router, evt) == original
 
 
 def test_other_event_types_pass_through(tmp_path: Path, container, logs) -> None:
