@@ -57,6 +57,7 @@ def main() -> None:
         "web_acl_arn": settings.web_acl_arn,
         "domain_names": list(settings.domain_names) or None,
         "rehearse_outage": list(settings.rehearse_outage) or None,
+        "tags": settings.tags or None,
     }
     args.update({k: v for k, v in optional.items() if v is not None})  # type: ignore[typeddict-item]
     delivery = MultiRegionAssetDelivery("assets", args)

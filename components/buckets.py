@@ -13,10 +13,17 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-PROBE_KEY = "_health/probe"
+from .tags import REGION_TAG, Tags, merged_tags
+
+PROBE_PREFIX = "_health/"
 PROBE_BODY = "asset-delivery health probe: ok\n"
 PROBE_MATCH = "asset-delivery health probe: ok"
 ABORT_MULTIPART_DAYS = 7
+
+
+def probe_key(region: str) -> str:
+    """``_health/<region>``: each region's own probe, so a replica never overwrites it."""
+    return f"{PROBE_PREFIX}{region}"
 
 
 @dataclass
@@ -43,6 +50,7 @@ def create_data_bucket(
     *,
     noncurrent_version_days: int,
     force_destroy: bool,
+    tags: Tags,
     parent: pulumi.Resource,
 ) -> DataBucket:
     """Declare one region's data bucket with every secure default on."""
@@ -52,7 +60,7 @@ def create_data_bucket(
         f"{prefix}-bucket",
         region=region,
         force_destroy=force_destroy,
-        tags={"asset-delivery:region": region, "asset-delivery:component": name},
+        tags=merged_tags(tags, {REGION_TAG: region}),
         opts=opts,
     )
     child = pulumi.ResourceOptions(parent=parent, depends_on=[bucket])
@@ -122,13 +130,14 @@ def bucket_policy_document(
     bucket_arn: str,
     oai_iam_arn: str,
     health_checker_cidrs: list[str] | None,
+    probe_object_key: str,
 ) -> str:
     """The one policy every data bucket gets.
 
     - the origin access identity may read objects (``s3:GetObject`` only: no
       ``s3:ListBucket``, so a viewer asking for ``/`` never sees a listing; the
       price is that a missing key answers 403, which the origin group fails over on);
-    - when health checks are on, anyone may read the probe object, but only from
+    - when health checks are on, anyone may read this region's probe object, but only from
       the Route 53 health checkers' published address ranges: S3 treats a grant
       limited to fixed ``aws:SourceIp`` ranges as non-public, so Block Public Access
       stays fully on and no data object is ever readable outside CloudFront;
@@ -150,7 +159,7 @@ def bucket_policy_document(
                 "Effect": "Allow",
                 "Principal": "*",
                 "Action": "s3:GetObject",
-                "Resource": f"{bucket_arn}/{PROBE_KEY}",
+                "Resource": f"{bucket_arn}/{probe_object_key}",
                 "Condition": {"IpAddress": {"aws:SourceIp": sorted(health_checker_cidrs)}},
             }
         )
@@ -176,8 +185,9 @@ def create_bucket_policy(
     parent: pulumi.Resource,
 ) -> aws.s3.BucketPolicy:
     """Attach the bucket policy once Block Public Access is in place."""
+    key = probe_key(data_bucket.region)
     policy = pulumi.Output.all(data_bucket.bucket.arn, oai_iam_arn, health_checker_cidrs).apply(
-        lambda args: bucket_policy_document(args[0], args[1], args[2])
+        lambda args: bucket_policy_document(args[0], args[1], args[2], key)
     )
     return aws.s3.BucketPolicy(
         f"{name}-{data_bucket.region}-policy",
@@ -191,17 +201,18 @@ def create_bucket_policy(
 
 
 def create_probe_object(
-    name: str, data_bucket: DataBucket, *, parent: pulumi.Resource
+    name: str, data_bucket: DataBucket, *, tags: Tags, parent: pulumi.Resource
 ) -> aws.s3.BucketObjectv2:
-    """The small object each region's health check reads (content matched by string)."""
+    """The small object the region's health check reads (content matched by string)."""
     return aws.s3.BucketObjectv2(
         f"{name}-{data_bucket.region}-probe",
         region=data_bucket.region,
         bucket=data_bucket.bucket.id,
-        key=PROBE_KEY,
+        key=probe_key(data_bucket.region),
         content=PROBE_BODY,
         content_type="text/plain",
         cache_control="no-store",
+        tags=merged_tags(tags, {REGION_TAG: data_bucket.region}),
         opts=pulumi.ResourceOptions(
             parent=parent, depends_on=[data_bucket.versioning, data_bucket.encryption]
         ),

@@ -60,6 +60,12 @@ _ACM_ARN = re.compile(r"^arn:aws:acm:us-east-1:\d{12}:certificate/[0-9a-f-]{36}$
 _WAF_ARN = re.compile(r"^arn:aws:wafv2:us-east-1:\d{12}:global/webacl/[\w-]+/[0-9a-f-]{36}$")
 _ZONE_ID = re.compile(r"^Z[0-9A-Z]{1,31}$")
 _DNS_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+# AWS tag rules: letters, digits, spaces and _ . : / = + - @; keys 1-128, values 0-256.
+_TAG_TEXT = re.compile(r"^[\w\s.:/=+\-@]*$")
+TAG_KEY_MAX, TAG_VALUE_MAX = 128, 256
+# 50 tags per resource; the component adds up to three of its own (component, region, Name).
+MAX_USER_TAGS = 47
+RESERVED_TAG_PREFIXES = ("aws:", "asset-delivery:")
 
 
 class ConfigError(ValueError):
@@ -107,6 +113,7 @@ class DeliveryConfig:
     origin_connection_attempts: int = 1
     force_destroy: bool = False
     rehearse_outage: tuple[str, ...] = ()
+    tags: Any = None  # a plain {key: value} map, or a pulumi.Output computed elsewhere
 
     @property
     def region_names(self) -> tuple[str, ...]:
@@ -119,6 +126,11 @@ class DeliveryConfig:
     @property
     def secondary_regions(self) -> tuple[str, ...]:
         return tuple(r for r in self.region_names if r != self.primary_region)
+
+
+def deferred(value: Any) -> bool:
+    """A value another resource computes (a ``pulumi.Output``): AWS checks it at deploy."""
+    return callable(getattr(value, "apply", None)) and callable(getattr(value, "future", None))
 
 
 def _require_bool(key: str, value: Any) -> bool:
@@ -268,9 +280,51 @@ def validate_rehearse_outage(
     return tuple(value)
 
 
-def _optional_pattern(key: str, value: Any, pattern: re.Pattern[str], allowed: str) -> str | None:
-    if value is None:
-        return None
+def validate_tags(value: Any) -> Any:
+    """A map of AWS tags the caller adds to every taggable resource.
+
+    Keys under ``aws:`` are AWS's and keys under ``asset-delivery:`` the component's.
+    A map computed by another resource is passed through for AWS to check.
+    """
+    if value is None or deferred(value):
+        return value
+    if not isinstance(value, Mapping):
+        raise ConfigError("tags", value, "a map of tag keys to string values")
+    if len(value) > MAX_USER_TAGS:
+        raise ConfigError(
+            "tags", dict(value), f"at most {MAX_USER_TAGS} tags (AWS allows 50 per resource)"
+        )
+    for key, tag_value in value.items():
+        if (
+            not isinstance(key, str)
+            or not 1 <= len(key) <= TAG_KEY_MAX
+            or not _TAG_TEXT.match(key)
+            or key.lower().startswith(RESERVED_TAG_PREFIXES)
+        ):
+            raise ConfigError(
+                f"tags[{key!r}]",
+                tag_value,
+                f"a key of 1-{TAG_KEY_MAX} letters, digits, spaces or _ . : / = + - @, "
+                "not starting with 'aws:' or 'asset-delivery:' (reserved)",
+            )
+        if deferred(tag_value):
+            continue
+        if (
+            not isinstance(tag_value, str)
+            or len(tag_value) > TAG_VALUE_MAX
+            or not _TAG_TEXT.match(tag_value)
+        ):
+            raise ConfigError(
+                f"tags[{key!r}]",
+                tag_value,
+                f"a string of at most {TAG_VALUE_MAX} letters, digits, spaces or _ . : / = + - @",
+            )
+    return dict(value)
+
+
+def _optional_pattern(key: str, value: Any, pattern: re.Pattern[str], allowed: str) -> Any:
+    if value is None or deferred(value):
+        return value
     if not isinstance(value, str) or not pattern.match(value):
         raise ConfigError(key, value, allowed)
     return value
@@ -281,7 +335,7 @@ KNOWN_KEYS: tuple[str, ...] = (
     "healthCheckInterval", "healthCheckFailureThreshold",
     "routingZoneId", "routingZoneName", "routingTtl", "domainNames", "certificateArn",
     "priceClass", "webAclArn", "noncurrentVersionDays", "originConnectionTimeout",
-    "originConnectionAttempts", "forceDestroy", "rehearseOutage",
+    "originConnectionAttempts", "forceDestroy", "rehearseOutage", "tags",
 )  # fmt: skip
 
 
@@ -385,4 +439,5 @@ def parse_config(raw: Mapping[str, Any]) -> DeliveryConfig:
             regions,
             _require_bool("healthChecks", raw.get("healthChecks", True)),
         ),
+        tags=validate_tags(raw.get("tags")),
     )

@@ -29,6 +29,7 @@ from .distribution import (
 from .edge_function import EdgeFunction, create_edge_function
 from .replication import Replication, create_replication
 from .routing import RoutingTable, create_routing_table, default_zone_name
+from .tags import COMPONENT_TAG, Tags, merged_tags
 
 COMPONENT_TYPE = "asset-delivery:index:MultiRegionAssetDelivery"
 
@@ -87,6 +88,8 @@ class MultiRegionAssetDeliveryArgs(TypedDict):
     """Let ``pulumi destroy`` delete non-empty buckets; default false [``forceDestroy``]."""
     rehearse_outage: NotRequired[list[str]]
     """Regions whose health check is inverted, to rehearse their outage [``rehearseOutage``]."""
+    tags: NotRequired[Tags]
+    """Tags for every taggable resource, merged with ``asset-delivery:component`` [``tags``]."""
 
 
 def _camel(snake: str) -> str:
@@ -155,6 +158,10 @@ class MultiRegionAssetDelivery(pulumi.ComponentResource):
         super().__init__(COMPONENT_TYPE, name, {}, opts)
         self.config = config
         regions = config.region_names
+        tags = merged_tags(config.tags, {COMPONENT_TAG: name})
+        account_id = aws.get_caller_identity_output(
+            opts=pulumi.InvokeOptions(parent=self)
+        ).account_id
 
         self.buckets = {
             region: create_data_bucket(
@@ -162,6 +169,7 @@ class MultiRegionAssetDelivery(pulumi.ComponentResource):
                 region,
                 noncurrent_version_days=config.noncurrent_version_days,
                 force_destroy=config.force_destroy,
+                tags=tags,
                 parent=self,
             )
             for region in regions
@@ -172,16 +180,23 @@ class MultiRegionAssetDelivery(pulumi.ComponentResource):
             region: create_bucket_policy(name, bucket, oai.iam_arn, checker_cidrs, parent=self)
             for region, bucket in self.buckets.items()
         }
-        probes = {
-            region: create_probe_object(name, bucket, parent=self)
-            for region, bucket in self.buckets.items()
-        }
+        # Probes exist only for the health checks that read them.
+        probes = (
+            {
+                region: create_probe_object(name, bucket, tags=tags, parent=self)
+                for region, bucket in self.buckets.items()
+            }
+            if config.health_checks
+            else {}
+        )
         self.replication = create_replication(
             name,
             self.buckets,
             primary_region=config.primary_region,
             mode=config.replication,
             replication_time_control=config.replication_time_control,
+            account_id=account_id,
+            tags=tags,
             parent=self,
         )
         self.routing = create_routing_table(
@@ -195,7 +210,8 @@ class MultiRegionAssetDelivery(pulumi.ComponentResource):
             health_check_interval=config.health_check_interval,
             health_check_failure_threshold=config.health_check_failure_threshold,
             inverted_regions=config.rehearse_outage,
-            probes_ready={r: [probes[r], policies[r]] for r in regions},
+            probes_ready={r: [probes[r], policies[r]] for r in probes},
+            tags=tags,
             parent=self,
         )
         self.edge = create_edge_function(
@@ -205,6 +221,7 @@ class MultiRegionAssetDelivery(pulumi.ComponentResource):
             routing_record=self.routing.record_name,
             name_servers=self.routing.name_servers,
             replication=config.replication,
+            tags=tags,
             parent=self,
         )
         failover_region = config.secondary_regions[0]
@@ -221,6 +238,7 @@ class MultiRegionAssetDelivery(pulumi.ComponentResource):
             price_class=config.price_class,
             web_acl_arn=config.web_acl_arn,
             depends_on=list(policies.values()),
+            tags=tags,
             parent=self,
         )
 

@@ -16,6 +16,7 @@ import pulumi
 import pulumi_aws as aws
 
 from .edge_config import FAILOVER_HEADER
+from .tags import Tags
 
 ROUTED_ORIGIN_ID = "routed"
 FAILOVER_ORIGIN_ID = "failover"
@@ -67,6 +68,7 @@ def create_distribution(
     price_class: str,
     web_acl_arn: str | None,
     depends_on: Sequence[pulumi.Resource],
+    tags: Tags,
     parent: pulumi.Resource,
 ) -> Distribution:
     """Declare the distribution with the routed origin group as its default target."""
@@ -141,6 +143,7 @@ def create_distribution(
         ],
         restrictions={"geo_restriction": {"restriction_type": "none"}},
         viewer_certificate=viewer_certificate,
+        tags=tags,
         opts=pulumi.ResourceOptions(parent=parent, depends_on=list(depends_on)),
     )
     return Distribution(origin_access_identity=oai, distribution=distribution)

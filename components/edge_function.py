@@ -17,6 +17,7 @@ import pulumi_aws as aws
 from .edge_config import render_edge_config
 from .edge_package import EDGE_CONFIG_NAME, HANDLER, edge_source_files
 from .iam import service_trust_policy
+from .tags import Tags
 
 EDGE_REGION = "us-east-1"  # Lambda@Edge functions must live in us-east-1.
 RUNTIME = "python3.13"
@@ -78,6 +79,7 @@ def create_edge_function(
     routing_record: pulumi.Output[str],
     name_servers: pulumi.Output[list[str]],
     replication: str,
+    tags: Tags,
     parent: pulumi.Resource,
 ) -> EdgeFunction:
     """Declare the role and the published function version in us-east-1."""
@@ -86,6 +88,7 @@ def create_edge_function(
         f"{name}-edge-role",
         description=f"Execution role of the {name} Lambda@Edge router (logs only)",
         assume_role_policy=service_trust_policy("lambda.amazonaws.com", "edgelambda.amazonaws.com"),
+        tags=tags,
         opts=opts,
     )
     regions = list(region_domains)
@@ -115,6 +118,7 @@ def create_edge_function(
         # CloudFront keeps replicas for hours after disassociation; deleting the
         # function before then fails, so `pulumi destroy` leaves it (see README).
         skip_destroy=True,
+        tags=tags,
         opts=opts,
     )
     identity = aws.get_caller_identity_output(opts=pulumi.InvokeOptions(parent=parent))

@@ -17,6 +17,7 @@ import pulumi_aws as aws
 
 from .buckets import DataBucket
 from .iam import service_trust_policy
+from .tags import Tags
 
 RTC_MINUTES = 15
 
@@ -80,6 +81,8 @@ def create_replication(
     primary_region: str,
     mode: str,
     replication_time_control: bool,
+    account_id: pulumi.Input[str],
+    tags: Tags,
     parent: pulumi.Resource,
 ) -> Replication:
     """Declare the role, its policy and one replication configuration per source."""
@@ -91,7 +94,10 @@ def create_replication(
     role = aws.iam.Role(
         f"{name}-replication-role",
         description=f"S3 replication between the {name} data buckets",
-        assume_role_policy=service_trust_policy("s3.amazonaws.com"),
+        assume_role_policy=pulumi.Output.from_input(account_id).apply(
+            lambda account: service_trust_policy("s3.amazonaws.com", source_account=account)
+        ),
+        tags=tags,
         opts=opts,
     )
     policy = aws.iam.RolePolicy(

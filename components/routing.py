@@ -14,7 +14,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from .buckets import PROBE_KEY, PROBE_MATCH, DataBucket
+from .buckets import PROBE_MATCH, DataBucket, probe_key
+from .tags import REGION_TAG, Tags, merged_tags
 
 
 def routing_record_value(region: str, weight: int) -> str:
@@ -60,6 +61,7 @@ def create_routing_table(
     health_check_failure_threshold: int,
     inverted_regions: Sequence[str],
     probes_ready: Mapping[str, list[pulumi.Resource]],
+    tags: Tags,
     parent: pulumi.Resource,
 ) -> RoutingTable:
     """Declare the zone (unless given), one health check and one TXT record per region."""
@@ -71,6 +73,7 @@ def create_routing_table(
             name=zone_name,
             comment=f"Routing table of {name}: queried directly by the edge function",
             force_destroy=True,
+            tags=tags,
             opts=opts,
         )
         resolved_zone_id: pulumi.Output[str] = zone.zone_id
@@ -96,14 +99,16 @@ def create_routing_table(
                 fqdn=data_bucket.regional_domain,
                 port=443,
                 enable_sni=True,
-                resource_path=f"/{PROBE_KEY}",
+                resource_path=f"/{probe_key(region)}",
                 search_string=PROBE_MATCH,
                 request_interval=health_check_interval,
                 failure_threshold=health_check_failure_threshold,
                 # Inverted = reported unhealthy while the bucket is fine: an outage
                 # rehearsal that touches nothing but this region's routing record.
                 invert_healthcheck=region in inverted_regions,
-                tags={"Name": f"{name} {region} data bucket"},
+                tags=merged_tags(
+                    tags, {"Name": f"{name} {region} data bucket", REGION_TAG: region}
+                ),
                 # The probe object and the policy that lets the checkers read it must
                 # exist first, or a new region starts life unhealthy.
                 opts=pulumi.ResourceOptions(parent=parent, depends_on=probes_ready[region]),

@@ -15,11 +15,19 @@ class HealthCheckSpec:
 
     region: str
     fqdn: str  # the bucket's regional domain, <bucket>.s3.<region>.amazonaws.com
-    resource_path: str  # e.g. "/_health/probe"
+    resource_path: str  # "/_health/<region>", the region's probe object
     search_string: str | None  # content match; None for a plain 2xx/3xx check
     request_interval_s: int  # 10 or 30
     failure_threshold: int  # 1-10
     inverted: bool = False  # rehearseOutage: reported unhealthy whatever the probe says
+
+
+@dataclass(frozen=True)
+class ProbeSpec:
+    """The object a region's health check reads, as declared in its data bucket."""
+
+    key: str  # "_health/<region>": each region's own, so replicas never overwrite it
+    body: str  # the content the health check matches
 
 
 @dataclass(frozen=True)
@@ -32,6 +40,7 @@ class RegionSpec:
     weight: int  # from the TXT routing record value "v=1 region=<r> weight=<w>"
     record_value: str  # the TXT value exactly as declared
     health_check: HealthCheckSpec | None
+    probe: ProbeSpec | None = None  # declared only when health checks are on
 
 
 @dataclass(frozen=True)
@@ -120,6 +129,4 @@ class LabStack:
     replication: tuple[ReplicationRule, ...]
     distribution: DistributionSpec
     function: FunctionSpec | None
-    probe_key: str  # "_health/probe"
-    probe_body: str  # the probe object's content, matched by the health checks
     outputs: dict[str, object] = field(default_factory=dict)

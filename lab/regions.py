@@ -73,11 +73,9 @@ def probe_policy(bucket: str, probe_key: str) -> str:
 class RegionEmulator:
     """One region's moto process; ``start`` and ``kill`` are the outage switch."""
 
-    def __init__(self, spec: RegionSpec, probe_key: str, probe_body: str) -> None:
+    def __init__(self, spec: RegionSpec) -> None:
         self.spec = spec
         self.region = spec.region
-        self._probe_key = probe_key
-        self._probe_body = probe_body
         self._lock = threading.Lock()
         self._process: subprocess.Popen[bytes] | None = None
         self._port: int | None = None
@@ -141,20 +139,20 @@ class RegionEmulator:
         self.publish()
 
     def _provision(self, client: Any) -> None:
-        """Create the bucket as the component declares it (versioned, private, probe)."""
+        """Create the bucket as the component declares it (versioned, private, its probe)."""
         bucket = self.spec.bucket
         kwargs: dict[str, Any] = {"Bucket": bucket}
         if self.region != "us-east-1":
             kwargs["CreateBucketConfiguration"] = {"LocationConstraint": self.region}
         client.create_bucket(**kwargs)
         client.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+        probe = self.spec.probe
+        if probe is None:
+            return
         if self.spec.health_check is not None:
-            client.put_bucket_policy(Bucket=bucket, Policy=probe_policy(bucket, self._probe_key))
+            client.put_bucket_policy(Bucket=bucket, Policy=probe_policy(bucket, probe.key))
         client.put_object(
-            Bucket=bucket,
-            Key=self._probe_key,
-            Body=self._probe_body.encode(),
-            ContentType="text/plain",
+            Bucket=bucket, Key=probe.key, Body=probe.body.encode(), ContentType="text/plain"
         )
 
     def kill(self) -> None:
@@ -202,7 +200,4 @@ def _read_port(process: subprocess.Popen[bytes], timeout_s: float) -> int:
 
 def make_emulators(stack: LabStack) -> dict[str, RegionEmulator]:
     """One emulator per declared region, in declaration order."""
-    return {
-        region: RegionEmulator(spec, stack.probe_key, stack.probe_body)
-        for region, spec in stack.regions.items()
-    }
+    return {region: RegionEmulator(spec) for region, spec in stack.regions.items()}

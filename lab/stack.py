@@ -26,6 +26,7 @@ from .model import (
     LabStack,
     OriginGroupSpec,
     OriginSpec,
+    ProbeSpec,
     RegionSpec,
     ReplicationRule,
     RoutingSpec,
@@ -98,6 +99,12 @@ def stack_from_registrations(mocks: RecordingMocks, stack: str = "prod") -> LabS
     )
 
     checks_by_id = {r.id: r for r in mocks.of_type(T_HEALTH)}
+    probes = {
+        bucket_region_by_id[r.inputs["bucket"]]: ProbeSpec(
+            key=r.inputs["key"], body=r.inputs["content"]
+        )
+        for r in mocks.of_type(T_OBJECT)
+    }
     records = mocks.of_type(T_RECORD)
     if not records:
         raise StackError("the program declared no routing records")
@@ -128,6 +135,7 @@ def stack_from_registrations(mocks: RecordingMocks, stack: str = "prod") -> LabS
             weight=int(match["weight"]),
             record_value=value,
             health_check=check,
+            probe=probes.get(region),
         )
     # The baked topology keeps the configured order of the regions.
     regions = {region: regions[region] for region in edge_config["regions"] if region in regions}
@@ -166,9 +174,6 @@ def stack_from_registrations(mocks: RecordingMocks, stack: str = "prod") -> LabS
             )
 
     distribution = _distribution(_only(mocks, T_DISTRIBUTION))
-    probes = mocks.of_type(T_OBJECT)
-    if not probes:
-        raise StackError("the program declared no health probe object")
     return LabStack(
         stack=stack,
         primary_region=edge_config["primary_region"],
@@ -178,8 +183,6 @@ def stack_from_registrations(mocks: RecordingMocks, stack: str = "prod") -> LabS
         replication=tuple(rules),
         distribution=distribution,
         function=function,
-        probe_key=probes[0].inputs["key"],
-        probe_body=probes[0].inputs["content"],
     )
 
 

@@ -6,6 +6,8 @@ the properties a user relies on, per region and globally.
 
 from __future__ import annotations
 
+import importlib
+import inspect
 import io
 import json
 import zipfile
@@ -15,9 +17,10 @@ from pathlib import Path
 import pulumi
 import pytest
 from asset_delivery import ConfigError, MultiRegionAssetDelivery
-from asset_delivery.buckets import PROBE_KEY, PROBE_MATCH
+from asset_delivery.buckets import PROBE_MATCH, probe_key
 from asset_delivery.lab.stack import archive_bytes
 from asset_delivery.testing import (
+    ACCOUNT_ID,
     HEALTH_CHECKER_CIDRS,
     MANAGED_CACHE_POLICIES,
     MANAGED_RESPONSE_HEADERS_POLICIES,
@@ -99,6 +102,21 @@ def custom_domain() -> RecordingMocks:
     )
 
 
+TAGS = {"team": "media-platform", "cost-center": "cc-1234"}
+
+
+@pytest.fixture(scope="module")
+def everything() -> RecordingMocks:
+    """Every production option on (the stack the README's resource table counts)."""
+    return component_run(
+        {
+            "regions": THREE,
+            "replication_time_control": True,
+            "tags": TAGS,
+        }
+    )
+
+
 ALL = ["prod", "three_bidirectional", "three_from_primary"]
 
 
@@ -175,6 +193,56 @@ def test_two_instances_in_one_stack_do_not_clash() -> None:
     assert len(records) == 2
 
 
+# -- tags -----------------------------------------------------------------------------
+
+
+def takes_tags(type_token: str) -> bool:
+    """Whether the pulumi_aws resource class of this type token has a ``tags`` argument."""
+    package, module_path, class_name = type_token.split(":")
+    if package != "aws":
+        return False
+    module = module_path.split("/")[0]
+    module = module + "_" if module == "lambda" else module
+    resource_class = getattr(importlib.import_module(f"pulumi_aws.{module}"), class_name)
+    return "tags" in inspect.signature(resource_class._internal_init).parameters
+
+
+def test_tag_walk_knows_which_types_take_tags() -> None:
+    assert takes_tags(T["bucket"]) and takes_tags(T["function"]) and takes_tags(T["zone"])
+    assert not takes_tags(T["record"]) and not takes_tags(T["oai"])
+    assert not takes_tags(T["component"])
+
+
+@pytest.mark.parametrize("fixture", [*ALL, "custom_domain", "everything"])
+def test_every_taggable_resource_carries_the_component_and_user_tags(
+    request: pytest.FixtureRequest, fixture: str
+) -> None:
+    mocks: RecordingMocks = request.getfixturevalue(fixture)
+    user_tags = TAGS if fixture == "everything" else {}
+    (component,) = mocks.of_type(T["component"])
+    name = component.name
+    taggable = [r for r in mocks.registrations if takes_tags(r.type)]
+    assert len(taggable) >= 6  # buckets, two roles, function, distribution at least
+    untagged = [
+        (r.type, r.name)
+        for r in taggable
+        if (r.inputs.get("tags") or {}).get("asset-delivery:component") != name
+        or any(r.inputs["tags"].get(k) != v for k, v in user_tags.items())
+    ]
+    assert untagged == []
+
+
+def test_tags_may_come_from_another_resource() -> None:
+    def body() -> None:
+        owner = pulumi.Output.from_input("team-from-output")
+        MultiRegionAssetDelivery("media", {"regions": THREE[:2], "tags": {"owner": owner}})
+
+    mocks = run_with_mocks(body, {})
+    for bucket in mocks.of_type(T["bucket"]):
+        assert bucket.inputs["tags"]["owner"] == "team-from-output"
+        assert bucket.inputs["tags"]["asset-delivery:region"] == bucket.inputs["region"]
+
+
 # -- buckets --------------------------------------------------------------------------
 
 
@@ -229,7 +297,7 @@ def test_bucket_policy_grants_oai_read_probe_to_checkers_and_denies_plain_http(
         assert read["Action"] == "s3:GetObject"  # no ListBucket: no listing of "/"
         assert read["Resource"] == f"{arn}/*"
         probe = statements["Route53HealthCheckersReadProbeOnly"]
-        assert probe["Resource"] == f"{arn}/{PROBE_KEY}"
+        assert probe["Resource"] == f"{arn}/_health/{region}"  # its own probe only
         assert probe["Action"] == "s3:GetObject"
         cidrs = probe["Condition"]["IpAddress"]["aws:SourceIp"]
         assert set(HEALTH_CHECKER_CIDRS) <= set(cidrs)
@@ -255,7 +323,8 @@ def test_probe_object_in_every_bucket(stack: RecordingMocks) -> None:
     buckets = per_region(stack, "bucket")
     for region, probe in per_region(stack, "object").items():
         assert probe.inputs["bucket"] == buckets[region].id
-        assert probe.inputs["key"] == PROBE_KEY
+        # Each region's own key: replication never overwrites a probe with a copy.
+        assert probe.inputs["key"] == probe_key(region) == f"_health/{region}"
         assert PROBE_MATCH in probe.inputs["content"]
 
 
@@ -273,7 +342,7 @@ def test_health_check_reads_the_probe_from_each_data_bucket(stack: RecordingMock
         assert check.inputs["type"] == "HTTPS_STR_MATCH"
         assert check.inputs["port"] == 443
         assert check.inputs["enableSni"] is True
-        assert check.inputs["resourcePath"] == f"/{PROBE_KEY}"
+        assert check.inputs["resourcePath"] == f"/_health/{region}"
         assert check.inputs["searchString"] == PROBE_MATCH
         assert check.inputs["requestInterval"] == 10
         assert check.inputs["failureThreshold"] == 3
@@ -319,6 +388,8 @@ def test_rehearse_outage_inverts_only_that_regions_health_check() -> None:
 def test_existing_zone_and_no_health_checks(custom_domain: RecordingMocks) -> None:
     assert custom_domain.of_type(T["zone"]) == []
     assert custom_domain.of_type(T["health"]) == []
+    assert custom_domain.of_type(T["object"]) == []  # no probe without a check to read it
+    assert not [c for c in custom_domain.calls if c[0] == "aws:index/getIpRanges:getIpRanges"]
     for record in custom_domain.of_type(T["record"]):
         assert record.inputs["zoneId"] == "Z0123456789ABCDEFGHIJ"
         assert record.inputs["name"] == "_routes.media.example.com"
@@ -395,8 +466,10 @@ def test_replication_role_is_least_privilege(stack: RecordingMocks) -> None:
     role_arns = {c.inputs["role"] for c in configs}
     assert len(role_arns) == 1
     role = next(r for r in stack.of_type(T["role"]) if r.state["arn"] in role_arns)
-    trust = json.loads(role.inputs["assumeRolePolicy"])
-    assert trust["Statement"][0]["Principal"] == {"Service": "s3.amazonaws.com"}
+    (trust,) = json.loads(role.inputs["assumeRolePolicy"])["Statement"]
+    assert trust["Principal"] == {"Service": "s3.amazonaws.com"}
+    # Only S3 acting for this account's buckets may assume it (confused deputy).
+    assert trust["Condition"] == {"StringEquals": {"aws:SourceAccount": ACCOUNT_ID}}
     policy_reg = next(p for p in stack.of_type(T["role_policy"]) if p.inputs["role"] == role.id)
     policy = json.loads(policy_reg.inputs["policy"])
     bucket_arns = {b.state["arn"] for b in stack.of_type(T["bucket"])}

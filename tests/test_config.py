@@ -195,3 +195,29 @@ def test_bad_value_is_quoted_in_the_message() -> None:
 
 def test_region_catalogue_has_the_prod_regions() -> None:
     assert {"us-east-1", "eu-west-1"} <= AWS_REGIONS
+
+
+def test_tags_are_kept_and_default_to_none() -> None:
+    assert parse_config({"regions": TWO}).tags is None
+    tags = {"team": "media", "cost center": "cc-1234 / web"}
+    assert parse_config({"regions": TWO, "tags": tags}).tags == tags
+
+
+@pytest.mark.parametrize(
+    ("tags", "field", "words"),
+    [
+        ("team=media", "tags", "a map of tag keys"),
+        ({"aws:createdBy": "me"}, "tags['aws:createdBy']", "reserved"),
+        ({"asset-delivery:component": "x"}, "tags['asset-delivery:component']", "reserved"),
+        ({"": "x"}, "tags['']", "a key of 1-128"),
+        ({"team": 7}, "tags['team']", "a string of at most 256"),
+        ({"team": "a" * 257}, "tags['team']", "a string of at most 256"),
+        ({"team": "media;drop"}, "tags['team']", "letters, digits"),
+        ({f"k{i}": "v" for i in range(48)}, "tags", "at most 47 tags"),
+    ],
+)
+def test_bad_tags_are_named(tags: object, field: str, words: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse_config({"regions": TWO, "tags": tags})
+    assert str(caught.value).startswith(f"asset-delivery:{field} = ")
+    assert words in str(caught.value)

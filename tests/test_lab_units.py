@@ -323,9 +323,7 @@ def test_targets() -> None:
 @pytest.fixture(scope="module")
 def regions() -> Iterator[dict[str, RegionEmulator]]:
     stack = TWO_REGIONS
-    emulators = {
-        r: RegionEmulator(s, stack.probe_key, stack.probe_body) for r, s in stack.regions.items()
-    }
+    emulators = {r: RegionEmulator(s) for r, s in stack.regions.items()}
     threads = [threading.Thread(target=e.start) for e in emulators.values()]
     for thread in threads:
         thread.start()

@@ -32,8 +32,10 @@ def test_prod_regions_weights_and_health_checks(prod: LabStack) -> None:
         check = spec.health_check
         assert check is not None
         assert check.fqdn == spec.domain
-        assert check.resource_path == "/" + prod.probe_key
-        assert check.search_string and check.search_string in prod.probe_body
+        assert spec.probe is not None
+        assert spec.probe.key == f"_health/{region}"  # each region's own probe
+        assert check.resource_path == "/" + spec.probe.key
+        assert check.search_string and check.search_string in spec.probe.body
         assert (check.request_interval_s, check.failure_threshold) == (10, 3)
 
 
