@@ -12,7 +12,7 @@ import os
 
 SUPPORTED_VERSION = 1
 REPLICATION_MODES = ("from-primary", "bidirectional")
-AUTH_MODES = ("oai", "none")
+AUTH_MODES = ("oai", "none", "sigv4")
 DEFAULT_DNS_PORT = 53
 
 # Header names a function may not add (DESIGN.md section 2); prefixes end with "-".

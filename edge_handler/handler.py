@@ -19,7 +19,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from . import log, routing
+from . import log, routing, sigv4
 from .config import EdgeConfig, load_config
 from .table import Resolver, RoutingTableCache
 
@@ -71,7 +71,33 @@ class EdgeRouter:
         for name in [name for name in headers if name.lower() == "host" and name != "host"]:
             del headers[name]  # one Host header whatever case the event spelled its key in
         headers["host"] = [{"key": "Host", "value": domain}]
+        if config.auth == "sigv4":
+            self._sign(request, region, domain)
         return request
+
+    def fail_open_request(self, request: dict) -> dict:
+        """The request for the configured origin; in ``sigv4`` mode signed for its region.
+
+        Called when routing failed: CloudFront then contacts the configured origin,
+        which only admits signed requests once the origin access identity is gone.
+        """
+        if self.config.auth != "sigv4":
+            return request
+        s3 = request["origin"].get("s3") if "custom" not in request["origin"] else None
+        domain = s3.get("domainName") if isinstance(s3, dict) else None
+        region = self.config.domain_regions.get(domain) if isinstance(domain, str) else None
+        if region is not None:
+            self._sign(request, region, domain)
+        return request
+
+    def _sign(self, request: dict, region: str, domain: str) -> None:
+        """Sign for ``region``; without credentials leave it unsigned, with one log line."""
+        try:
+            sigv4.sign_s3_request(request, region, domain)
+        except sigv4.MissingCredentials as error:
+            log.anomaly("unsigned", key=str(error), error=str(error), region=region)
+            return
+        request["origin"]["s3"]["authMethod"] = "none"
 
     def origin_response(self, request: dict, response: dict) -> dict:
         """Name the region that served the object in the response's region header."""
@@ -178,7 +204,20 @@ def handler(event: dict, context: object) -> dict | None:
             error=f"{type(error).__name__}: {error}",
             where=_where(error),
         )
-        return _unchanged(event)
+        return _fail_open(event)
+
+
+def _fail_open(event: object) -> dict | None:
+    """What CloudFront sent; an origin request signed for its configured origin when
+    the function signs (a failure to sign too leaves it as sent)."""
+    unchanged = _unchanged(event)
+    router = _router
+    try:
+        if router is not None and event["Records"][0]["cf"]["request"] is unchanged:  # type: ignore[index]
+            return router.fail_open_request(unchanged)
+    except Exception as error:
+        log.anomaly("unsigned", key=type(error).__name__, error=f"{type(error).__name__}: {error}")
+    return unchanged
 
 
 def _unchanged(event: object) -> dict | None:
