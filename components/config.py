@@ -9,9 +9,10 @@ allowed.
 
 from __future__ import annotations
 
+import difflib
 import re
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import MISSING, dataclass, field, fields
 from typing import Any, Literal
 
 ReplicationMode = Literal["from-primary", "bidirectional"]
@@ -88,44 +89,6 @@ class RegionWeight:
 
     region: str
     weight: int
-
-
-@dataclass(frozen=True)
-class DeliveryConfig:
-    """Everything the component needs, validated. Build it with :func:`parse_config`."""
-
-    regions: tuple[RegionWeight, ...]
-    primary_region: str
-    replication: ReplicationMode = "from-primary"
-    replication_time_control: bool = False
-    health_checks: bool = True
-    health_check_interval: int = 10
-    health_check_failure_threshold: int = 3
-    routing_zone_id: str | None = None
-    routing_zone_name: str | None = None
-    routing_ttl: int = 10
-    domain_names: tuple[str, ...] = ()
-    certificate_arn: str | None = None
-    price_class: str = "PriceClass_All"
-    web_acl_arn: str | None = None
-    noncurrent_version_days: int = 30
-    origin_connection_timeout: int = 3
-    origin_connection_attempts: int = 1
-    force_destroy: bool = False
-    rehearse_outage: tuple[str, ...] = ()
-    tags: Any = None  # a plain {key: value} map, or a pulumi.Output computed elsewhere
-
-    @property
-    def region_names(self) -> tuple[str, ...]:
-        return tuple(r.region for r in self.regions)
-
-    @property
-    def weights(self) -> dict[str, int]:
-        return {r.region: r.weight for r in self.regions}
-
-    @property
-    def secondary_regions(self) -> tuple[str, ...]:
-        return tuple(r for r in self.region_names if r != self.primary_region)
 
 
 def deferred(value: Any) -> bool:
@@ -253,7 +216,7 @@ def validate_rehearse_outage(
     At least one region with weight above 0 must stay healthy: when every record is
     unhealthy Route 53 answers with all of them, which would rehearse nothing.
     """
-    if value is None or value == []:
+    if value is None or value in ([], ()):
         return ()
     names = [rw.region for rw in regions]
     if not isinstance(value, Sequence) or isinstance(value, str | bytes):
@@ -330,114 +293,245 @@ def _optional_pattern(key: str, value: Any, pattern: re.Pattern[str], allowed: s
     return value
 
 
-KNOWN_KEYS: tuple[str, ...] = (
-    "regions", "primaryRegion", "replication", "replicationTimeControl", "healthChecks",
-    "healthCheckInterval", "healthCheckFailureThreshold",
-    "routingZoneId", "routingZoneName", "routingTtl", "domainNames", "certificateArn",
-    "priceClass", "webAclArn", "noncurrentVersionDays", "originConnectionTimeout",
-    "originConnectionAttempts", "forceDestroy", "rehearseOutage", "tags",
-)  # fmt: skip
+# -- the known keys ---------------------------------------------------------------------
+#
+# ``DeliveryConfig`` below is the one registry of known keys: each field is one stack-config
+# key (its camelCase name) and one component argument (its snake_case name), declared with
+# ``setting(validator, default)``. The unknown-key checks, ``__main__.py`` and the
+# component all derive their key lists from it. Rules between keys go in COMBINED_RULES.
+
+Validator = Callable[[str, Any], Any]
+"""Checks one value: ``(key, raw value) -> value``; raises :class:`ConfigError`."""
+
+_REQUIRED = object()
+
+
+def setting(validate: Validator, default: Any = _REQUIRED, *, required: str = "") -> Any:
+    """Declare a known key: its validator and its default (none: the key is required)."""
+    metadata = {"validate": validate, "required": required}
+    if default is _REQUIRED:
+        return field(metadata=metadata)
+    return field(default=default, metadata=metadata)
+
+
+def boolean(key: str, value: Any) -> bool:
+    """``true``/``false`` (also as text, as stack config delivers it)."""
+    return _require_bool(key, value)
+
+
+def whole(low: int, high: int) -> Validator:
+    """A whole number from ``low`` to ``high``."""
+    return lambda key, value: _require_int(key, value, low, high)
+
+
+def one_of(choices: Sequence[str]) -> Validator:
+    """One of a fixed set of strings."""
+    return lambda key, value: _require_choice(key, value, choices)
+
+
+def matching(pattern: re.Pattern[str], allowed: str) -> Validator:
+    """Unset, or a string matching ``pattern`` (``allowed`` says what that means)."""
+    return lambda key, value: _optional_pattern(key, value, pattern, allowed)
+
+
+def _checked_later(_key: str, value: Any) -> Any:
+    """Validated by a rule in COMBINED_RULES, which needs other keys."""
+    return value
+
+
+@dataclass(frozen=True)
+class DeliveryConfig:
+    """Everything the component needs, validated. Build it with :func:`parse_config`.
+
+    To add a key: add a field here with ``setting(validator, default)`` (camelCase of the
+    field name is the stack-config key), the same snake_case field with a docstring in
+    ``MultiRegionAssetDeliveryArgs`` (components/delivery.py), a row in the README's
+    configuration table, then regenerate ``schema.json`` (``python -m asset_delivery.schema
+    --write``). ``tests/test_config.py`` fails while the three lists disagree.
+    """
+
+    regions: tuple[RegionWeight, ...] = setting(
+        lambda _key, value: validate_regions(value),
+        required="a list of 2 to 8 {region, weight} objects (required)",
+    )
+    primary_region: str = setting(_checked_later, None)  # default: the first region
+    replication: ReplicationMode = setting(one_of(REPLICATION_MODES), "from-primary")
+    replication_time_control: bool = setting(boolean, False)
+    health_checks: bool = setting(boolean, True)
+    health_check_interval: int = setting(lambda _key, value: _require_health_interval(value), 10)
+    health_check_failure_threshold: int = setting(whole(*FAILURE_THRESHOLD_RANGE), 3)
+    routing_zone_id: str | None = setting(
+        matching(_ZONE_ID, "a Route 53 hosted zone id such as 'Z0123456789ABCDEFGHIJ'"), None
+    )
+    routing_zone_name: str | None = setting(
+        lambda _key, value: None if value is None else validate_zone_name(value), None
+    )
+    routing_ttl: int = setting(whole(*ROUTING_TTL_RANGE), 10)
+    domain_names: tuple[str, ...] = setting(lambda _key, value: validate_domain_names(value), ())
+    certificate_arn: str | None = setting(
+        matching(
+            _ACM_ARN,
+            "an ACM certificate ARN in us-east-1 (CloudFront only uses certificates there)",
+        ),
+        None,
+    )
+    price_class: str = setting(one_of(PRICE_CLASSES), "PriceClass_All")
+    web_acl_arn: str | None = setting(
+        matching(
+            _WAF_ARN,
+            "a WAFv2 web ACL ARN with scope CLOUDFRONT "
+            "(arn:aws:wafv2:us-east-1:...:global/webacl/...)",
+        ),
+        None,
+    )
+    noncurrent_version_days: int = setting(whole(*NONCURRENT_DAYS_RANGE), 30)
+    origin_connection_timeout: int = setting(whole(*CONNECTION_TIMEOUT_RANGE), 3)
+    origin_connection_attempts: int = setting(whole(*CONNECTION_ATTEMPTS_RANGE), 1)
+    force_destroy: bool = setting(boolean, False)
+    rehearse_outage: tuple[str, ...] = setting(_checked_later, ())
+    # A plain {key: value} map, or a pulumi.Output computed elsewhere.
+    tags: Any = setting(lambda _key, value: validate_tags(value), None)
+
+    @property
+    def region_names(self) -> tuple[str, ...]:
+        return tuple(r.region for r in self.regions)
+
+    @property
+    def weights(self) -> dict[str, int]:
+        return {r.region: r.weight for r in self.regions}
+
+    @property
+    def secondary_regions(self) -> tuple[str, ...]:
+        return tuple(r for r in self.region_names if r != self.primary_region)
+
+
+def camel_key(name: str) -> str:
+    """``primary_region`` -> ``primaryRegion`` (argument name to stack-config key)."""
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)
+
+
+def snake_key(key: str) -> str:
+    """``primaryRegion`` -> ``primary_region``; ``regions[0].weight`` stays."""
+    return re.sub(r"(?<=[a-z0-9])([A-Z])", lambda m: "_" + m.group(1).lower(), key)
+
+
+ARGUMENT_NAMES: tuple[str, ...] = tuple(f.name for f in fields(DeliveryConfig))
+"""Every known component argument (snake_case), in declaration order."""
+KNOWN_KEYS: tuple[str, ...] = tuple(camel_key(name) for name in ARGUMENT_NAMES)
+"""Every known stack-config key (camelCase), in declaration order."""
+
+
+class UnknownKeyError(ConfigError):
+    """A key nobody reads: named with the closest known one, so a typo is obvious."""
+
+    def __init__(self, key: str, known: Sequence[str], prefix: str, noun: str) -> None:
+        by_lower = {k.lower(): k for k in known}
+        close = difflib.get_close_matches(key.lower(), list(by_lower), n=1, cutoff=0.6)
+        hint = f"did you mean {by_lower[close[0]]}?" if close else "known: " + ", ".join(known)
+        self.key = key
+        self.value = None
+        self.allowed = hint
+        self.suggestion = by_lower[close[0]] if close else None
+        ValueError.__init__(self, f"{prefix}{key} is not a known {noun}; {hint}")
+
+
+def reject_unknown_keys(
+    keys: Iterable[str],
+    known: Sequence[str] = KNOWN_KEYS,
+    *,
+    prefix: str = "asset-delivery:",
+    noun: str = "key",
+) -> None:
+    """Raise :class:`UnknownKeyError` for the first (sorted) key not in ``known``."""
+    unknown = sorted(set(keys) - set(known))
+    if unknown:
+        raise UnknownKeyError(unknown[0], known, prefix, noun)
+
+
+# -- rules between keys ------------------------------------------------------------------
+
+
+def _primary_region_is_configured(values: dict[str, Any]) -> None:
+    names = [rw.region for rw in values["regions"]]
+    if values["primary_region"] is None:
+        values["primary_region"] = names[0]
+    elif values["primary_region"] not in names:
+        raise ConfigError(
+            "primaryRegion", values["primary_region"], "one of the configured regions " + str(names)
+        )
+
+
+def _zone_name_only_without_zone_id(values: dict[str, Any]) -> None:
+    if values["routing_zone_name"] is not None and values["routing_zone_id"] is not None:
+        raise ConfigError(
+            "routingZoneName",
+            values["routing_zone_name"],
+            "unset when routingZoneId is set (the zone's own name is used)",
+        )
+
+
+def _certificate_with_domain_names(values: dict[str, Any]) -> None:
+    if values["domain_names"] and values["certificate_arn"] is None:
+        raise ConfigError(
+            "certificateArn", None, "an ACM certificate ARN in us-east-1 when domainNames is set"
+        )
+    if values["certificate_arn"] is not None and not values["domain_names"]:
+        raise ConfigError("domainNames", None, "at least one DNS name when certificateArn is set")
+
+
+def _rehearsed_regions_are_configured(values: dict[str, Any]) -> None:
+    values["rehearse_outage"] = validate_rehearse_outage(
+        values["rehearse_outage"], values["regions"], values["health_checks"]
+    )
+
+
+COMBINED_RULES: tuple[Callable[[dict[str, Any]], None], ...] = (
+    _primary_region_is_configured,
+    _zone_name_only_without_zone_id,
+    _certificate_with_domain_names,
+    _rehearsed_regions_are_configured,
+)
+"""Rules that need several keys: each gets every validated value (by argument name)."""
 
 
 def parse_config(raw: Mapping[str, Any]) -> DeliveryConfig:
     """Validate stack config (camelCase keys, as in ``Pulumi.<stack>.yaml``).
 
     Raises :class:`ConfigError` on the first bad key; nothing is declared before this
-    returns, so bad config never leaves a half-created stack.
+    returns, so bad config never leaves a half-created stack. A :func:`deferred` value
+    (an output of another resource, known only at deploy time) is kept as it is; rules
+    between keys see only whether it is set.
     """
-    unknown = sorted(set(raw) - set(KNOWN_KEYS))
-    if unknown:
-        raise ConfigError(unknown[0], raw[unknown[0]], "a known key: " + ", ".join(KNOWN_KEYS))
-    if "regions" not in raw:
-        raise ConfigError("regions", None, "a list of 2 to 8 {region, weight} objects (required)")
-    regions = validate_regions(raw["regions"])
-    names = [rw.region for rw in regions]
+    reject_unknown_keys(raw)
+    values: dict[str, Any] = {}
+    for spec in fields(DeliveryConfig):
+        key = camel_key(spec.name)
+        if key not in raw or raw[key] is None:
+            if spec.default is MISSING:
+                raise ConfigError(key, None, spec.metadata["required"])
+            values[spec.name] = spec.default
+        elif deferred(raw[key]):
+            values[spec.name] = raw[key]
+        else:
+            values[spec.name] = spec.metadata["validate"](key, raw[key])
+    for rule in COMBINED_RULES:
+        rule(values)
+    return DeliveryConfig(**values)
 
-    primary = raw.get("primaryRegion", names[0])
-    if primary not in names:
-        raise ConfigError("primaryRegion", primary, "one of the configured regions " + str(names))
 
-    replication = _require_choice(
-        "replication", raw.get("replication", "from-primary"), REPLICATION_MODES
-    )
+def component_args(config: DeliveryConfig) -> dict[str, Any]:
+    """Component arguments (snake_case, plain lists and dicts) that give ``config`` again."""
 
-    zone_id = _optional_pattern(
-        "routingZoneId",
-        raw.get("routingZoneId"),
-        _ZONE_ID,
-        "a Route 53 hosted zone id such as 'Z0123456789ABCDEFGHIJ'",
-    )
-    zone_name = raw.get("routingZoneName")
-    if zone_name is not None:
-        if zone_id is not None:
-            raise ConfigError(
-                "routingZoneName",
-                zone_name,
-                "unset when routingZoneId is set (the zone's own name is used)",
-            )
-        zone_name = validate_zone_name(zone_name)
+    def plain(value: Any) -> Any:
+        if isinstance(value, tuple | list):
+            return [plain(item) for item in value]
+        if isinstance(value, RegionWeight):
+            return {"region": value.region, "weight": value.weight}
+        return value
 
-    domain_names = validate_domain_names(raw.get("domainNames"))
-    certificate_arn = _optional_pattern(
-        "certificateArn",
-        raw.get("certificateArn"),
-        _ACM_ARN,
-        "an ACM certificate ARN in us-east-1 (CloudFront only uses certificates there)",
-    )
-    if domain_names and certificate_arn is None:
-        raise ConfigError(
-            "certificateArn", None, "an ACM certificate ARN in us-east-1 when domainNames is set"
-        )
-    if certificate_arn is not None and not domain_names:
-        raise ConfigError("domainNames", None, "at least one DNS name when certificateArn is set")
-
-    web_acl_arn = _optional_pattern(
-        "webAclArn",
-        raw.get("webAclArn"),
-        _WAF_ARN,
-        "a WAFv2 web ACL ARN with scope CLOUDFRONT (arn:aws:wafv2:us-east-1:...:global/webacl/...)",
-    )
-    return DeliveryConfig(
-        regions=regions,
-        primary_region=primary,
-        replication=replication,  # type: ignore[arg-type]
-        replication_time_control=_require_bool(
-            "replicationTimeControl", raw.get("replicationTimeControl", False)
-        ),
-        health_checks=_require_bool("healthChecks", raw.get("healthChecks", True)),
-        health_check_interval=_require_health_interval(raw.get("healthCheckInterval", 10)),
-        health_check_failure_threshold=_require_int(
-            "healthCheckFailureThreshold",
-            raw.get("healthCheckFailureThreshold", 3),
-            *FAILURE_THRESHOLD_RANGE,
-        ),
-        routing_zone_id=zone_id,
-        routing_zone_name=zone_name,
-        routing_ttl=_require_int("routingTtl", raw.get("routingTtl", 10), *ROUTING_TTL_RANGE),
-        domain_names=domain_names,
-        certificate_arn=certificate_arn,
-        price_class=_require_choice(
-            "priceClass", raw.get("priceClass", "PriceClass_All"), PRICE_CLASSES
-        ),
-        web_acl_arn=web_acl_arn,
-        noncurrent_version_days=_require_int(
-            "noncurrentVersionDays", raw.get("noncurrentVersionDays", 30), *NONCURRENT_DAYS_RANGE
-        ),
-        origin_connection_timeout=_require_int(
-            "originConnectionTimeout",
-            raw.get("originConnectionTimeout", 3),
-            *CONNECTION_TIMEOUT_RANGE,
-        ),
-        origin_connection_attempts=_require_int(
-            "originConnectionAttempts",
-            raw.get("originConnectionAttempts", 1),
-            *CONNECTION_ATTEMPTS_RANGE,
-        ),
-        force_destroy=_require_bool("forceDestroy", raw.get("forceDestroy", False)),
-        rehearse_outage=validate_rehearse_outage(
-            raw.get("rehearseOutage"),
-            regions,
-            _require_bool("healthChecks", raw.get("healthChecks", True)),
-        ),
-        tags=validate_tags(raw.get("tags")),
-    )
+    return {
+        name: plain(getattr(config, name))
+        for name in ARGUMENT_NAMES
+        if getattr(config, name) is not None
+    }

@@ -8,11 +8,10 @@ declared, so bad input never leaves a half-created stack.
 
 from __future__ import annotations
 
-import re
+from collections.abc import Mapping
 from typing import Any, NotRequired, TypedDict
 
 import pulumi
-import pulumi_aws as aws
 
 from .buckets import (
     DataBucket,
@@ -20,13 +19,22 @@ from .buckets import (
     create_data_bucket,
     create_probe_object,
 )
-from .config import ConfigError, DeliveryConfig, parse_config
+from .config import (
+    ARGUMENT_NAMES,
+    ConfigError,
+    DeliveryConfig,
+    camel_key,
+    parse_config,
+    reject_unknown_keys,
+    snake_key,
+)
 from .distribution import (
     Distribution,
     create_distribution,
     create_origin_access_identity,
 )
 from .edge_function import EdgeFunction, create_edge_function
+from .lookups import read_aws_facts, read_existing_zone
 from .replication import Replication, create_replication
 from .routing import RoutingTable, create_routing_table, default_zone_name
 from .tags import COMPONENT_TAG, Tags, merged_tags
@@ -92,23 +100,30 @@ class MultiRegionAssetDeliveryArgs(TypedDict):
     """Tags for every taggable resource, merged with ``asset-delivery:component`` [``tags``]."""
 
 
-def _camel(snake: str) -> str:
-    head, *rest = snake.split("_")
-    return head + "".join(part.title() for part in rest)
+ARGS_PREFIX = "MultiRegionAssetDeliveryArgs."
 
 
-def _snake(key: str) -> str:
-    """``regions[0].weight`` stays; ``primaryRegion`` becomes ``primary_region``."""
-    return re.sub(r"(?<=[a-z0-9])([A-Z])", lambda m: "_" + m.group(1).lower(), key)
+def _is_deferred(value: Any) -> bool:
+    """True for another resource's output (or a list/map holding one): known at deploy."""
+    if isinstance(value, pulumi.Output):
+        return True
+    if isinstance(value, Mapping):
+        return any(_is_deferred(v) for v in value.values())
+    if isinstance(value, list | tuple):
+        return any(_is_deferred(v) for v in value)
+    return False
 
 
-def config_from_args(args: MultiRegionAssetDeliveryArgs | dict[str, Any]) -> DeliveryConfig:
+def config_from_args(args: MultiRegionAssetDeliveryArgs | Mapping[str, Any]) -> DeliveryConfig:
     """Validate component arguments; errors name the argument as the caller spelled it."""
-    raw = {_camel(key): value for key, value in dict(args).items() if value is not None}
+    given = {key: value for key, value in dict(args).items() if value is not None}
+    reject_unknown_keys(given, ARGUMENT_NAMES, prefix=ARGS_PREFIX, noun="argument")
     try:
-        return parse_config(raw)
+        return parse_config(
+            {camel_key(key): value for key, value in given.items()}, deferred=_is_deferred
+        )
     except ConfigError as error:
-        raise error.renamed(_snake(error.key), "MultiRegionAssetDeliveryArgs.") from None
+        raise error.renamed(snake_key(error.key), ARGS_PREFIX) from None
 
 
 class MultiRegionAssetDelivery(pulumi.ComponentResource):
@@ -159,9 +174,14 @@ class MultiRegionAssetDelivery(pulumi.ComponentResource):
         self.config = config
         regions = config.region_names
         tags = merged_tags(config.tags, {COMPONENT_TAG: name})
-        account_id = aws.get_caller_identity_output(
-            opts=pulumi.InvokeOptions(parent=self)
-        ).account_id
+        # Data sources first: a missing answer stops here, before any child exists.
+        facts = read_aws_facts(self, health_checks=config.health_checks)
+        account_id = facts.account_id
+        existing_zone = (
+            read_existing_zone(config.routing_zone_id, self)
+            if config.routing_zone_id is not None
+            else None
+        )
 
         self.buckets = {
             region: create_data_bucket(
@@ -175,7 +195,9 @@ class MultiRegionAssetDelivery(pulumi.ComponentResource):
             for region in regions
         }
         oai = create_origin_access_identity(name, parent=self)
-        checker_cidrs = _health_checker_cidrs(self) if config.health_checks else None
+        checker_cidrs = (
+            list(facts.health_checker_cidrs) if facts.health_checker_cidrs is not None else None
+        )
         policies = {
             region: create_bucket_policy(name, bucket, oai.iam_arn, checker_cidrs, parent=self)
             for region, bucket in self.buckets.items()
@@ -203,7 +225,7 @@ class MultiRegionAssetDelivery(pulumi.ComponentResource):
             name,
             self.buckets,
             config.weights,
-            zone_id=config.routing_zone_id,
+            existing_zone=existing_zone,
             zone_name=config.routing_zone_name or default_zone_name(name, pulumi.get_stack()),
             ttl=config.routing_ttl,
             health_checks=config.health_checks,
@@ -222,6 +244,7 @@ class MultiRegionAssetDelivery(pulumi.ComponentResource):
             name_servers=self.routing.name_servers,
             replication=config.replication,
             tags=tags,
+            account_id=account_id,
             parent=self,
         )
         failover_region = config.secondary_regions[0]
@@ -237,6 +260,8 @@ class MultiRegionAssetDelivery(pulumi.ComponentResource):
             certificate_arn=config.certificate_arn,
             price_class=config.price_class,
             web_acl_arn=config.web_acl_arn,
+            cache_policy_id=facts.cache_policy_id,
+            response_headers_policy_id=facts.response_headers_policy_id,
             depends_on=list(policies.values()),
             tags=tags,
             parent=self,
@@ -273,13 +298,3 @@ class MultiRegionAssetDelivery(pulumi.ComponentResource):
                 "primary_region": self.primary_region,
             }
         )
-
-
-def _health_checker_cidrs(parent: pulumi.Resource) -> pulumi.Output[list[str]]:
-    """Route 53 health checkers' published address ranges (IPv4 and IPv6)."""
-    ranges = aws.get_ip_ranges_output(
-        services=["route53_healthchecks"], opts=pulumi.InvokeOptions(parent=parent)
-    )
-    return pulumi.Output.all(ranges.cidr_blocks, ranges.ipv6_cidr_blocks).apply(
-        lambda blocks: sorted(set(blocks[0] or []) | set(blocks[1] or []))
-    )

@@ -28,7 +28,7 @@ FAILOVER_STATUS_CODES = (403, 404, 500, 502, 503, 504)
 ERROR_CACHING_TTL_S = {403: 5, 404: 5, 500: 0, 502: 0, 503: 0, 504: 0}
 ALLOWED_METHODS = ("GET", "HEAD", "OPTIONS")
 CACHED_METHODS = ("GET", "HEAD")
-CACHE_POLICY = "Managed-CachingOptimized"
+CACHE_POLICY = "Managed-CachingOptimized"  # ids looked up in lookups.py
 RESPONSE_HEADERS_POLICY = "Managed-SecurityHeadersPolicy"
 TLS_POLICY = "TLSv1.2_2021"
 FAILOVER_CONNECTION_TIMEOUT_S = 3
@@ -67,16 +67,13 @@ def create_distribution(
     certificate_arn: str | None,
     price_class: str,
     web_acl_arn: str | None,
+    cache_policy_id: str,
+    response_headers_policy_id: str,
     depends_on: Sequence[pulumi.Resource],
     tags: Tags,
     parent: pulumi.Resource,
 ) -> Distribution:
     """Declare the distribution with the routed origin group as its default target."""
-    invoke = pulumi.InvokeOptions(parent=parent)
-    cache_policy = aws.cloudfront.get_cache_policy_output(name=CACHE_POLICY, opts=invoke)
-    headers_policy = aws.cloudfront.get_response_headers_policy_output(
-        name=RESPONSE_HEADERS_POLICY, opts=invoke
-    )
     s3_origin_config = {"origin_access_identity": oai.cloudfront_access_identity_path}
     origins = [
         {
@@ -133,8 +130,8 @@ def create_distribution(
             "allowed_methods": list(ALLOWED_METHODS),
             "cached_methods": list(CACHED_METHODS),
             "compress": True,
-            "cache_policy_id": cache_policy.id,
-            "response_headers_policy_id": headers_policy.id,
+            "cache_policy_id": cache_policy_id,
+            "response_headers_policy_id": response_headers_policy_id,
             "lambda_function_associations": associations,
         },
         custom_error_responses=[

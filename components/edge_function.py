@@ -80,6 +80,7 @@ def create_edge_function(
     name_servers: pulumi.Output[list[str]],
     replication: str,
     tags: Tags,
+    account_id: str,
     parent: pulumi.Resource,
 ) -> EdgeFunction:
     """Declare the role and the published function version in us-east-1."""
@@ -121,13 +122,10 @@ def create_edge_function(
         tags=tags,
         opts=opts,
     )
-    identity = aws.get_caller_identity_output(opts=pulumi.InvokeOptions(parent=parent))
     role_policy = aws.iam.RolePolicy(
         f"{name}-edge-logs",
         role=role.id,
-        policy=pulumi.Output.all(identity.account_id, function.name).apply(
-            lambda v: edge_role_policy_document(v[0], v[1])
-        ),
+        policy=function.name.apply(lambda fn: edge_role_policy_document(account_id, fn)),
         opts=opts,
     )
     return EdgeFunction(

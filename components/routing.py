@@ -15,6 +15,7 @@ import pulumi
 import pulumi_aws as aws
 
 from .buckets import PROBE_MATCH, DataBucket, probe_key
+from .lookups import ExistingZone
 from .tags import REGION_TAG, Tags, merged_tags
 
 
@@ -53,7 +54,7 @@ def create_routing_table(
     buckets: Mapping[str, DataBucket],
     weights: Mapping[str, int],
     *,
-    zone_id: str | None,
+    existing_zone: ExistingZone | None,
     zone_name: str,
     ttl: int,
     health_checks: bool,
@@ -64,10 +65,10 @@ def create_routing_table(
     tags: Tags,
     parent: pulumi.Resource,
 ) -> RoutingTable:
-    """Declare the zone (unless given), one health check and one TXT record per region."""
+    """Declare the zone (unless one exists), one health check and one TXT record per region."""
     opts = pulumi.ResourceOptions(parent=parent)
     zone: aws.route53.Zone | None = None
-    if zone_id is None:
+    if existing_zone is None:
         zone = aws.route53.Zone(
             f"{name}-routing-zone",
             name=zone_name,
@@ -80,12 +81,9 @@ def create_routing_table(
         resolved_zone_name: pulumi.Output[str] = zone.name
         name_servers: pulumi.Output[list[str]] = zone.name_servers
     else:
-        existing = aws.route53.get_zone_output(
-            zone_id=zone_id, opts=pulumi.InvokeOptions(parent=parent)
-        )
-        resolved_zone_id = pulumi.Output.from_input(zone_id)
-        resolved_zone_name = existing.name
-        name_servers = existing.name_servers
+        resolved_zone_id = existing_zone.zone_id
+        resolved_zone_name = existing_zone.name
+        name_servers = existing_zone.name_servers
     record_name = resolved_zone_name.apply(lambda zn: routing_record_name(name, zn))
 
     checks: dict[str, aws.route53.HealthCheck] = {}

@@ -3,7 +3,15 @@
 from __future__ import annotations
 
 import pytest
-from asset_delivery.config import AWS_REGIONS, ConfigError, parse_config
+from asset_delivery.config import (
+    AWS_REGIONS,
+    KNOWN_KEYS,
+    ConfigError,
+    UnknownKeyError,
+    camel_key,
+    component_args,
+    parse_config,
+)
 
 TWO = [{"region": "us-east-1", "weight": 50}, {"region": "eu-west-1", "weight": 50}]
 
@@ -151,7 +159,6 @@ BAD_CONFIGS = [
     ({"regions": TWO, "originConnectionTimeout": 11}, "originConnectionTimeout", "1 to 10"),
     ({"regions": TWO, "originConnectionAttempts": 4}, "originConnectionAttempts", "1 to 3"),
     ({"regions": TWO, "forceDestroy": "maybe"}, "forceDestroy", "true or false"),
-    ({"regions": TWO, "region": "us-east-1"}, "region", "a known key"),
     ({"regions": TWO, "rehearseOutage": "eu-west-1"}, "rehearseOutage", "a list"),
     ({"regions": TWO, "rehearseOutage": ["us-west-2"]}, "rehearseOutage[0]", "configured regions"),
     (
@@ -221,3 +228,56 @@ def test_bad_tags_are_named(tags: object, field: str, words: str) -> None:
         parse_config({"regions": TWO, "tags": tags})
     assert str(caught.value).startswith(f"asset-delivery:{field} = ")
     assert words in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("key", "message"),
+    [
+        ("routingTTL", "asset-delivery:routingTTL is not a known key; did you mean routingTtl?"),
+        (
+            "forcedestroy",
+            "asset-delivery:forcedestroy is not a known key; did you mean forceDestroy?",
+        ),
+        ("region", "asset-delivery:region is not a known key; did you mean regions?"),
+        (
+            "healthCheck",
+            "asset-delivery:healthCheck is not a known key; did you mean healthChecks?",
+        ),
+    ],
+)
+def test_unknown_key_names_the_closest_known_one(key: str, message: str) -> None:
+    with pytest.raises(UnknownKeyError) as caught:
+        parse_config({"regions": TWO, key: 55})
+    assert str(caught.value) == message
+
+
+def test_unknown_key_without_a_close_one_lists_every_known_key() -> None:
+    with pytest.raises(UnknownKeyError) as caught:
+        parse_config({"regions": TWO, "colour": "blue"})
+    message = str(caught.value)
+    assert message.startswith("asset-delivery:colour is not a known key; known: regions, ")
+    assert all(key in message for key in KNOWN_KEYS)
+
+
+def test_unknown_key_is_reported_before_any_value_is_checked() -> None:
+    with pytest.raises(UnknownKeyError, match="routingTTL"):
+        parse_config({"regions": "not a list", "routingTTL": 55})
+
+
+def test_component_args_give_the_same_config_back() -> None:
+    config = parse_config(
+        {
+            "regions": [*TWO, {"region": "ap-southeast-2", "weight": 0}],
+            "primaryRegion": "eu-west-1",
+            "routingTtl": "5",
+            "rehearseOutage": ["us-east-1"],
+            "domainNames": ["assets.example.com"],
+            "certificateArn": CERT,
+        }
+    )
+    args = component_args(config)
+    assert args["regions"][2] == {"region": "ap-southeast-2", "weight": 0}
+    assert args["routing_ttl"] == 5
+    assert "routing_zone_id" not in args  # unset stays unset
+    again = parse_config({camel_key(name): value for name, value in args.items()})
+    assert again == config
