@@ -103,25 +103,12 @@ class MultiRegionAssetDeliveryArgs(TypedDict):
 ARGS_PREFIX = "MultiRegionAssetDeliveryArgs."
 
 
-def _is_deferred(value: Any) -> bool:
-    """True for another resource's output (or a list/map holding one): known at deploy."""
-    if isinstance(value, pulumi.Output):
-        return True
-    if isinstance(value, Mapping):
-        return any(_is_deferred(v) for v in value.values())
-    if isinstance(value, list | tuple):
-        return any(_is_deferred(v) for v in value)
-    return False
-
-
 def config_from_args(args: MultiRegionAssetDeliveryArgs | Mapping[str, Any]) -> DeliveryConfig:
     """Validate component arguments; errors name the argument as the caller spelled it."""
     given = {key: value for key, value in dict(args).items() if value is not None}
     reject_unknown_keys(given, ARGUMENT_NAMES, prefix=ARGS_PREFIX, noun="argument")
     try:
-        return parse_config(
-            {camel_key(key): value for key, value in given.items()}, deferred=_is_deferred
-        )
+        return parse_config({camel_key(key): value for key, value in given.items()})
     except ConfigError as error:
         raise error.renamed(snake_key(error.key), ARGS_PREFIX) from None
 
