@@ -1,0 +1,115 @@
+"""Object listings and the replication wait that ``publish``, ``verify``, ``status`` and
+``backfill`` share.
+
+A region "has" an object when its listing shows the key with the source's ETag: S3
+replication copies an object as it is, ETag included, so one ListObjectsV2 per region
+per poll answers for every key at once (no request per object).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+# Keys the product itself keeps in every bucket: never published over, deleted or copied.
+PROBE_PREFIX = "_health/"  # the health checks' probe object (components/buckets.py)
+CANARY_PREFIX = "_canary/"  # verify's short-lived canaries
+RESERVED_PREFIXES = (PROBE_PREFIX, CANARY_PREFIX)
+POLL_S = 1.0
+
+
+def is_reserved(key: str) -> bool:
+    """True for keys under the product's own prefixes (probe, canaries)."""
+    return key.startswith(RESERVED_PREFIXES)
+
+
+def list_etags(client: Any, bucket: str, prefix: str = "") -> dict[str, str]:
+    """Every key under ``prefix`` with its ETag (current versions only)."""
+    found: dict[str, str] = {}
+    paginator = client.get_paginator("list_objects_v2")
+    for page in paginator.paginate(Bucket=bucket, Prefix=prefix):
+        for item in page.get("Contents", []):
+            found[item["Key"]] = item["ETag"]
+    return found
+
+
+def describe_error(error: BaseException) -> str:
+    """One line for a boto3/botocore error: the AWS error code and message when there is one."""
+    response = getattr(error, "response", None)
+    if isinstance(response, Mapping):
+        detail = response.get("Error") or {}
+        code, message = detail.get("Code"), detail.get("Message")
+        if code:
+            return f"{code}: {message}" if message else str(code)
+    return f"{type(error).__name__}: {error}".splitlines()[0]
+
+
+@dataclass
+class ReplicationOutcome:
+    """Per region: how many expected changes arrived, which did not, the last error."""
+
+    replicated: dict[str, int] = field(default_factory=dict)
+    missing: dict[str, list[str]] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def complete(self) -> bool:
+        """Every change reached every region."""
+        return not any(self.missing.values())
+
+
+def satisfied(expected: Mapping[str, str | None], listing: Mapping[str, str]) -> set[str]:
+    """Keys whose state in ``listing`` is the expected one (ETag, or absent for None)."""
+    return {
+        key
+        for key, etag in expected.items()
+        if (key not in listing if etag is None else listing.get(key) == etag)
+    }
+
+
+def wait_replicated(
+    list_region: Callable[[str], Mapping[str, str]],
+    expected: Mapping[str, str | None],
+    regions: Iterable[str],
+    *,
+    timeout_s: float,
+    poll_s: float = POLL_S,
+    on_progress: Callable[[int], None] | None = None,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+) -> ReplicationOutcome:
+    """Poll each region's listing until it matches ``expected`` or ``timeout_s`` passes.
+
+    ``expected`` maps a key to the ETag it must have, or None for a deleted key.
+    ``list_region(region)`` returns that region's listing (key -> ETag); an error
+    from it counts as "nothing arrived yet" and is reported, so a region that is
+    down is named with its reason, and one that comes back in time still passes.
+    ``on_progress`` receives the number of (region, key) pairs newly satisfied.
+    """
+    outcome = ReplicationOutcome()
+    pending = {region: set(expected) for region in regions}
+    for region in pending:
+        outcome.replicated[region] = 0
+    deadline = clock() + timeout_s
+    while True:
+        for region, keys in pending.items():
+            if not keys:
+                continue
+            try:
+                listing = list_region(region)
+            except Exception as error:  # an unreachable region is reported, not fatal
+                outcome.errors[region] = describe_error(error)
+                continue
+            outcome.errors.pop(region, None)
+            arrived = satisfied({k: expected[k] for k in keys}, listing)
+            keys -= arrived
+            outcome.replicated[region] += len(arrived)
+            if on_progress is not None and arrived:
+                on_progress(len(arrived))
+        if not any(pending.values()) or clock() >= deadline:
+            break
+        sleep(min(poll_s, max(0.0, deadline - clock())))
+    outcome.missing = {region: sorted(keys) for region, keys in pending.items() if keys}
+    return outcome
