@@ -53,6 +53,10 @@ def main() -> None:
     pulumi.export("routing_name_servers", delivery.routing_name_servers)
     pulumi.export("function_qualified_arn", delivery.function_qualified_arn)
     pulumi.export("primary_region", delivery.primary_region)
+    # For the operator's command line (asset-delivery status/verify).
+    pulumi.export("region_weights", delivery.region_weights)
+    pulumi.export("health_check_ids", delivery.health_check_ids)
+    pulumi.export("replication_mode", delivery.replication_mode)
 
 
 main()

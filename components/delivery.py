@@ -149,6 +149,12 @@ class MultiRegionAssetDelivery(pulumi.ComponentResource):
     """The published function version associated with the distribution."""
     primary_region: pulumi.Output[str]
     """Where publishers write."""
+    region_weights: pulumi.Output[dict[str, int]]
+    """Configured routing weight by region (the routing table's value when healthy)."""
+    health_check_ids: pulumi.Output[dict[str, str]]
+    """Route 53 health check id by region (empty with health checks off)."""
+    replication_mode: pulumi.Output[str]
+    """``from-primary`` or ``bidirectional``."""
 
     def __init__(
         self,
@@ -271,6 +277,12 @@ class MultiRegionAssetDelivery(pulumi.ComponentResource):
         self.routing_name_servers = self.routing.name_servers
         self.function_qualified_arn = self.edge.qualified_arn
         self.primary_region = pulumi.Output.from_input(config.primary_region)
+        self.region_weights = pulumi.Output.from_input(dict(config.weights))
+        # Output.all() of nothing is a list: dict() makes "no checks" an empty mapping.
+        self.health_check_ids = pulumi.Output.all(
+            **{r: check.id for r, check in self.routing.health_checks.items()}
+        ).apply(dict)
+        self.replication_mode = pulumi.Output.from_input(config.replication)
         self.register_outputs(
             {
                 "distribution_id": self.distribution_id,
@@ -283,5 +295,8 @@ class MultiRegionAssetDelivery(pulumi.ComponentResource):
                 "routing_name_servers": self.routing_name_servers,
                 "function_qualified_arn": self.function_qualified_arn,
                 "primary_region": self.primary_region,
+                "region_weights": self.region_weights,
+                "health_check_ids": self.health_check_ids,
+                "replication_mode": self.replication_mode,
             }
         )

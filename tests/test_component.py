@@ -647,10 +647,15 @@ def test_component_outputs() -> None:
             delivery.function_qualified_arn,
             delivery.primary_region,
             delivery.domain_name,
+            delivery.region_weights,
+            delivery.health_check_ids,
+            delivery.replication_mode,
         ).apply(lambda values: seen.update(values=values))
 
-    run_with_mocks(body, {})
-    (dist_id, url, names, arns, record, qualified, primary, domain) = seen["values"]
+    mocks = run_with_mocks(body, {})
+    (dist_id, url, names, arns, record, qualified, primary, domain, weights, checks, mode) = seen[
+        "values"
+    ]
     assert dist_id.startswith("E")
     assert url == f"https://{domain}" and domain.endswith(".cloudfront.net")
     assert sorted(names) == sorted(arns) == sorted(b["region"] for b in THREE)
@@ -658,6 +663,23 @@ def test_component_outputs() -> None:
     assert record.startswith("_routes.media.")
     assert qualified.endswith(":1")
     assert primary == "us-east-1"
+    assert weights == {b["region"]: b["weight"] for b in THREE}
+    declared_checks = {
+        r.inputs["fqdn"].split(".s3.")[1].split(".")[0]: r.id for r in mocks.of_type(T["health"])
+    }
+    assert checks == declared_checks and len(checks) == 3
+    assert mode == "from-primary"
+
+
+def test_no_health_checks_is_an_empty_mapping_of_ids() -> None:
+    seen: dict[str, object] = {}
+
+    def body() -> pulumi.Output:
+        delivery = MultiRegionAssetDelivery("media", {"regions": THREE, "health_checks": False})
+        return delivery.health_check_ids.apply(lambda ids: seen.update(ids=ids))
+
+    run_with_mocks(body, {})
+    assert seen["ids"] == {}
 
 
 @pytest.mark.parametrize(

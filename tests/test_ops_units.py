@@ -12,7 +12,8 @@ from pathlib import Path
 
 import boto3
 import pytest
-from asset_delivery.buckets import PROBE_KEY
+from asset_delivery.buckets import PROBE_PREFIX as COMPONENT_PROBE_PREFIX
+from asset_delivery.buckets import probe_key
 from asset_delivery.ops import cli
 from asset_delivery.ops.cdn import MAX_PATHS, invalidation_paths
 from asset_delivery.ops.content import (
@@ -161,7 +162,7 @@ def test_plan_skips_unchanged_by_checksum_and_deletes_only_under_the_prefix() ->
         "site/gone.png": '"gg"',  # no longer in DIR
         "site-other/keep.txt": '"kk"',  # shares the letters, not the prefix
         "other/keep.txt": '"kk"',
-        PROBE_KEY: '"pp"',
+        probe_key("us-east-1"): '"pp"',
     }
     plan = plan_publish(files, local, remote, prefix="site/", delete=True)
     assert [f.key for f in plan.upload] == ["site/b.js", "site/new.html"]
@@ -171,18 +172,18 @@ def test_plan_skips_unchanged_by_checksum_and_deletes_only_under_the_prefix() ->
 
 
 def test_plan_at_the_root_never_deletes_or_overwrites_the_probe() -> None:
-    files = [_file("index.html"), _file(PROBE_KEY)]
-    local = {"index.html": '"i"', PROBE_KEY: '"x"'}
-    remote = {PROBE_KEY: '"p"', "_canary/run/0001.txt": '"c"', "old.txt": '"o"'}
+    files = [_file("index.html"), _file(probe_key("us-east-1"))]
+    local = {"index.html": '"i"', probe_key("us-east-1"): '"x"'}
+    remote = {probe_key("us-east-1"): '"p"', "_canary/run/0001.txt": '"c"', "old.txt": '"o"'}
     plan = plan_publish(files, local, remote, prefix="", delete=True)
     assert plan.delete == ["old.txt"]
     assert [f.key for f in plan.upload] == ["index.html"]
-    assert [r["key"] for r in plan.refused] == [PROBE_KEY]
+    assert [r["key"] for r in plan.refused] == [probe_key("us-east-1")]
 
 
-def test_reserved_prefix_is_the_components_probe_key() -> None:
-    assert PROBE_KEY.startswith(PROBE_PREFIX)
-    assert is_reserved(PROBE_KEY)
+def test_reserved_prefix_is_the_components_probe_prefix() -> None:
+    assert COMPONENT_PROBE_PREFIX == PROBE_PREFIX
+    assert is_reserved(probe_key("eu-west-1"))
 
 
 @pytest.mark.parametrize(
@@ -310,8 +311,10 @@ def test_verdicts() -> None:
 
 
 def test_backlog_counts_missing_and_different_keys_not_the_probe() -> None:
-    primary = {"a": '"1"', "b": '"2"', "c": '"3"', PROBE_KEY: '"p"'}
-    assert replication_backlog(primary, {"a": '"1"', "b": '"old"', PROBE_KEY: '"q"'}) == 2
+    primary = {"a": '"1"', "b": '"2"', "c": '"3"', probe_key("us-east-1"): '"p"'}
+    assert (
+        replication_backlog(primary, {"a": '"1"', "b": '"old"', probe_key("us-east-1"): '"q"'}) == 2
+    )
 
 
 def test_max_deviation_in_points() -> None:
