@@ -17,6 +17,11 @@ from typing import Any, Literal
 
 ReplicationMode = Literal["from-primary", "bidirectional"]
 REPLICATION_MODES: tuple[str, ...] = ("from-primary", "bidirectional")
+# How CloudFront's requests reach the private buckets (README "Security model"):
+# the legacy origin access identity, the edge function signing with its role (SigV4),
+# or the migration between the two (both principals admitted, the function signs).
+ORIGIN_AUTH_MODES: tuple[str, ...] = ("oai", "oai-to-sigv4", "sigv4")
+ENCRYPTION_MODES: tuple[str, ...] = ("s3", "kms")
 PRICE_CLASSES: tuple[str, ...] = ("PriceClass_All", "PriceClass_200", "PriceClass_100")
 
 MIN_REGIONS = 2
@@ -139,13 +144,6 @@ def _parse_region_entry(index: int, entry: Any) -> RegionWeight:
     if not isinstance(region, str) or region not in AWS_REGIONS:
         raise ConfigError(
             f"{key}.region", region, "an AWS region code such as 'us-east-1' or 'eu-west-1'"
-        )
-    if region in OAI_UNSUPPORTED_REGIONS:
-        raise ConfigError(
-            f"{key}.region",
-            region,
-            "a region where CloudFront's origin access identity can read S3 "
-            "(regions launched after December 2022 need SigV4 signing, not yet supported)",
         )
     if "weight" not in entry:
         raise ConfigError(f"{key}.weight", None, f"a whole number from 0 to {MAX_WEIGHT}")
@@ -391,6 +389,20 @@ class DeliveryConfig:
     rehearse_outage: tuple[str, ...] = setting(_checked_later, ())
     # A plain {key: value} map, or a pulumi.Output computed elsewhere.
     tags: Any = setting(lambda _key, value: validate_tags(value), None)
+    origin_auth: str = setting(one_of(ORIGIN_AUTH_MODES), "oai")
+    encryption: str = setting(one_of(ENCRYPTION_MODES), "s3")
+    # {region: key ARN (str or pulumi.Output)}, or an Output of such a map.
+    kms_key_arns: Any = setting(_checked_later, None)
+
+    @property
+    def function_signs(self) -> bool:
+        """True when the edge function signs origin requests (edge config ``auth: sigv4``)."""
+        return self.origin_auth in ("sigv4", "oai-to-sigv4")
+
+    @property
+    def uses_oai(self) -> bool:
+        """True while CloudFront's origin access identity is declared and admitted."""
+        return self.origin_auth in ("oai", "oai-to-sigv4")
 
     @property
     def region_names(self) -> tuple[str, ...]:
@@ -486,11 +498,80 @@ def _rehearsed_regions_are_configured(values: dict[str, Any]) -> None:
     )
 
 
+def _new_regions_need_sigv4(values: dict[str, Any]) -> None:
+    """Regions launched after December 2022 cannot be read through an OAI."""
+    origin_auth = values["origin_auth"]
+    if origin_auth == "sigv4":
+        return
+    for index, rw in enumerate(values["regions"]):
+        if rw.region in OAI_UNSUPPORTED_REGIONS:
+            raise ConfigError(
+                f"regions[{index}].region",
+                rw.region,
+                "a region where CloudFront's origin access identity can read S3, unless "
+                "originAuth is 'sigv4' (regions launched after December 2022 need the "
+                f"edge function to sign; originAuth is {origin_auth!r})",
+            )
+
+
+def _kms_needs_sigv4(values: dict[str, Any]) -> None:
+    """SSE-KMS objects cannot be read through an OAI."""
+    if values["encryption"] == "kms" and values["origin_auth"] != "sigv4":
+        raise ConfigError(
+            "encryption",
+            "kms",
+            f"'s3' while originAuth is {values['origin_auth']!r}; 'kms' needs originAuth "
+            "'sigv4' (CloudFront's origin access identity cannot read SSE-KMS objects)",
+        )
+
+
+_KMS_KEY_ARN = re.compile(
+    r"^arn:aws:kms:(?P<region>[a-z0-9-]+):\d{12}:key/(?:[0-9a-f-]{36}|mrk-[0-9a-f]{32})$"
+)
+
+
+def _kms_keys_in_their_regions(values: dict[str, Any]) -> None:
+    """Caller's keys: only with ``kms``, one per configured region, in that region.
+
+    Regions left out get a key the component creates. A value computed by another
+    resource is checked by AWS at deploy time.
+    """
+    given = values["kms_key_arns"]
+    if given is None:
+        return
+    if values["encryption"] != "kms":
+        raise ConfigError("kmsKeyArns", given, "unset unless encryption is 'kms'")
+    if deferred(given):
+        return
+    if not isinstance(given, Mapping):
+        raise ConfigError("kmsKeyArns", given, "a map of region to KMS key ARN")
+    names = [rw.region for rw in values["regions"]]
+    for region, arn in given.items():
+        if region not in names:
+            raise ConfigError(
+                f"kmsKeyArns[{region!r}]",
+                arn,
+                "a key for one of the configured regions " + str(names),
+            )
+        match = None if deferred(arn) else _KMS_KEY_ARN.match(arn if isinstance(arn, str) else "")
+        if not deferred(arn) and (match is None or match["region"] != region):
+            raise ConfigError(
+                f"kmsKeyArns[{region!r}]",
+                arn,
+                f"a KMS key ARN in {region} (arn:aws:kms:{region}:<account>:key/<key id>); "
+                "S3 encrypts with a key in the bucket's own region",
+            )
+    values["kms_key_arns"] = dict(given)
+
+
 COMBINED_RULES: tuple[Callable[[dict[str, Any]], None], ...] = (
     _primary_region_is_configured,
     _zone_name_only_without_zone_id,
     _certificate_with_domain_names,
     _rehearsed_regions_are_configured,
+    _new_regions_need_sigv4,
+    _kms_needs_sigv4,
+    _kms_keys_in_their_regions,
 )
 """Rules that need several keys: each gets every validated value (by argument name)."""
 

@@ -33,9 +33,15 @@ from .distribution import (
     create_distribution,
     create_origin_access_identity,
 )
-from .edge_function import EdgeFunction, create_edge_function
+from .edge_function import EdgeFunction, create_edge_function, create_edge_role
+from .kms import EncryptionKeys, create_encryption_keys
 from .lookups import read_aws_facts, read_existing_zone
-from .replication import Replication, create_replication
+from .replication import (
+    Replication,
+    create_replication,
+    create_replication_role,
+    replication_pairs,
+)
 from .routing import RoutingTable, create_routing_table, default_zone_name
 from .tags import COMPONENT_TAG, Tags, merged_tags
 
@@ -98,6 +104,15 @@ class MultiRegionAssetDeliveryArgs(TypedDict):
     """Regions whose health check is inverted, to rehearse their outage [``rehearseOutage``]."""
     tags: NotRequired[Tags]
     """Tags for every taggable resource, merged with ``asset-delivery:component`` [``tags``]."""
+    origin_auth: NotRequired[str]
+    """``oai`` (default), ``sigv4`` (the edge function signs with its role), or
+    ``oai-to-sigv4`` (the migration step: both admitted, the function signs) [``originAuth``]."""
+    encryption: NotRequired[str]
+    """``s3`` (SSE-S3, default) or ``kms`` (SSE-KMS with bucket keys; needs ``sigv4``)
+    [``encryption``]."""
+    kms_key_arns: NotRequired[pulumi.Input[Mapping[str, pulumi.Input[str]]]]
+    """Customer managed key ARN by region for ``kms``; regions left out get a key the
+    component creates (rotation on) [``kmsKeyArns``]."""
 
 
 ARGS_PREFIX = "MultiRegionAssetDeliveryArgs."
@@ -127,7 +142,9 @@ class MultiRegionAssetDelivery(pulumi.ComponentResource):
     edge: EdgeFunction
     """The Lambda@Edge router."""
     cdn: Distribution
-    """The origin access identity and the distribution."""
+    """The origin access identity (None with ``sigv4``) and the distribution."""
+    encryption_keys: EncryptionKeys | None
+    """With ``encryption: kms``: the key ARN per region and the keys created."""
 
     distribution_id: pulumi.Output[str]
     """CloudFront distribution id (for invalidations)."""
@@ -176,6 +193,29 @@ class MultiRegionAssetDelivery(pulumi.ComponentResource):
             else None
         )
 
+        pairs = replication_pairs(list(regions), config.primary_region, config.replication)
+        edge_role = create_edge_role(name, signs=config.function_signs, tags=tags, parent=self)
+        replication_role = create_replication_role(
+            name, account_id=account_id, tags=tags, parent=self
+        )
+        self.encryption_keys = (
+            create_encryption_keys(
+                name,
+                regions,
+                given=config.kms_key_arns,
+                account_id=account_id,
+                edge_role_arn=edge_role.arn,
+                replication_role_arn=replication_role.arn,
+                replication_sources=[source for source, _ in pairs],
+                replication_destinations=[d for _, dests in pairs for d in dests],
+                tags=tags,
+                parent=self,
+            )
+            if config.encryption == "kms"
+            else None
+        )
+        key_arns = self.encryption_keys.key_arns if self.encryption_keys else None
+
         self.buckets = {
             region: create_data_bucket(
                 name,
@@ -183,16 +223,24 @@ class MultiRegionAssetDelivery(pulumi.ComponentResource):
                 noncurrent_version_days=config.noncurrent_version_days,
                 force_destroy=config.force_destroy,
                 tags=tags,
+                kms_key_arn=key_arns[region] if key_arns else None,
                 parent=self,
             )
             for region in regions
         }
-        oai = create_origin_access_identity(name, parent=self)
+        oai = create_origin_access_identity(name, parent=self) if config.uses_oai else None
+        # Who reads the buckets for CloudFront (README "Security model"); while
+        # migrating (oai-to-sigv4) both, so no edge location ever meets a 403.
+        readers: list[pulumi.Input[str]] = []
+        if oai is not None:
+            readers.append(oai.iam_arn)
+        if config.function_signs:
+            readers.append(edge_role.arn)
         checker_cidrs = (
             list(facts.health_checker_cidrs) if facts.health_checker_cidrs is not None else None
         )
         policies = {
-            region: create_bucket_policy(name, bucket, oai.iam_arn, checker_cidrs, parent=self)
+            region: create_bucket_policy(name, bucket, readers, checker_cidrs, parent=self)
             for region, bucket in self.buckets.items()
         }
         # Probes exist only for the health checks that read them.
@@ -210,8 +258,8 @@ class MultiRegionAssetDelivery(pulumi.ComponentResource):
             primary_region=config.primary_region,
             mode=config.replication,
             replication_time_control=config.replication_time_control,
-            account_id=account_id,
-            tags=tags,
+            role=replication_role,
+            kms_key_arns=key_arns,
             parent=self,
         )
         self.routing = create_routing_table(
@@ -231,15 +279,23 @@ class MultiRegionAssetDelivery(pulumi.ComponentResource):
         )
         self.edge = create_edge_function(
             name,
+            role=edge_role,
             primary_region=config.primary_region,
             region_domains={r: b.regional_domain for r, b in self.buckets.items()},
             routing_record=self.routing.record_name,
             name_servers=self.routing.name_servers,
             replication=config.replication,
+            auth="sigv4" if config.function_signs else "oai",
+            read_bucket_arns=[b.bucket.arn for b in self.buckets.values()],
+            kms_key_arns=key_arns,
             tags=tags,
             account_id=account_id,
             parent=self,
         )
+        # The distribution associates the function only once its role may read.
+        ready: list[pulumi.Resource] = list(policies.values())
+        if self.edge.origin_read_policy is not None:
+            ready.append(self.edge.origin_read_policy)
         failover_region = config.secondary_regions[0]
         self.cdn = create_distribution(
             name,
@@ -255,7 +311,7 @@ class MultiRegionAssetDelivery(pulumi.ComponentResource):
             web_acl_arn=config.web_acl_arn,
             cache_policy_id=facts.cache_policy_id,
             response_headers_policy_id=facts.response_headers_policy_id,
-            depends_on=list(policies.values()),
+            depends_on=ready,
             tags=tags,
             parent=self,
         )

@@ -39,7 +39,8 @@ FAILOVER_CONNECTION_ATTEMPTS = 1
 class Distribution:
     """Typed handles on the origin access identity and the distribution."""
 
-    origin_access_identity: aws.cloudfront.OriginAccessIdentity
+    origin_access_identity: aws.cloudfront.OriginAccessIdentity | None
+    """None with ``originAuth: sigv4``: the edge function signs origin requests."""
     distribution: aws.cloudfront.Distribution
 
 
@@ -57,7 +58,7 @@ def create_origin_access_identity(
 def create_distribution(
     name: str,
     *,
-    oai: aws.cloudfront.OriginAccessIdentity,
+    oai: aws.cloudfront.OriginAccessIdentity | None,
     routed_domain: pulumi.Input[str],
     failover_domain: pulumi.Input[str],
     function_qualified_arn: pulumi.Input[str],
@@ -74,7 +75,11 @@ def create_distribution(
     parent: pulumi.Resource,
 ) -> Distribution:
     """Declare the distribution with the routed origin group as its default target."""
-    s3_origin_config = {"origin_access_identity": oai.cloudfront_access_identity_path}
+    # Without an identity the S3 origins are unsigned by CloudFront (authMethod
+    # "none" in the events); the edge function signs them itself.
+    s3_origin_config = {
+        "origin_access_identity": oai.cloudfront_access_identity_path if oai is not None else ""
+    }
     origins = [
         {
             "origin_id": ROUTED_ORIGIN_ID,

@@ -8,7 +8,7 @@ from files on the deploying machine, so ``pulumi up`` needs no network for it.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import pulumi
@@ -17,6 +17,8 @@ import pulumi_aws as aws
 from .edge_config import render_edge_config
 from .edge_package import EDGE_CONFIG_NAME, HANDLER, edge_source_files
 from .iam import service_trust_policy
+from .kms import key_grant_statement
+from .kms import region_sid as _sid
 from .tags import Tags
 
 EDGE_REGION = "us-east-1"  # Lambda@Edge functions must live in us-east-1.
@@ -57,41 +59,81 @@ def edge_role_policy_document(account_id: str, function_name: str) -> str:
     )
 
 
+def origin_read_policy_document(bucket_arns: Sequence[str], kms_key_arns: Mapping[str, str]) -> str:
+    """What the function's role may read when it signs origin requests, and no more.
+
+    ``s3:GetObject`` on the data buckets' objects (the credentials the function
+    holds open nothing else) and, with SSE-KMS, ``kms:Decrypt`` on each region's key
+    only through S3 in that region.
+    """
+    statements: list[dict[str, object]] = [
+        {
+            "Sid": "ReadDataObjects",
+            "Effect": "Allow",
+            "Action": "s3:GetObject",
+            "Resource": sorted(f"{arn}/*" for arn in bucket_arns),
+        }
+    ]
+    statements += [
+        key_grant_statement(f"DecryptThroughS3{_sid(region)}", ["kms:Decrypt"], [arn], region)
+        for region, arn in sorted(kms_key_arns.items())
+    ]
+    return json.dumps({"Version": "2012-10-17", "Statement": statements}, indent=2)
+
+
 @dataclass
 class EdgeFunction:
-    """Typed handles on the function and its role."""
+    """Typed handles on the function, its role and the role's policies."""
 
     role: aws.iam.Role
     role_policy: aws.iam.RolePolicy
     function: aws.lambda_.Function
     config_json: pulumi.Output[str]
+    origin_read_policy: aws.iam.RolePolicy | None = None
+    """``sigv4`` modes: the data buckets (and keys) the function's role may read."""
 
     @property
     def qualified_arn(self) -> pulumi.Output[str]:
         return self.function.qualified_arn
 
 
+def create_edge_role(
+    name: str, *, signs: bool, tags: Tags, parent: pulumi.Resource
+) -> aws.iam.Role:
+    """The function's execution role; declared first, since bucket and key policies
+    name it when the function signs origin requests."""
+    purpose = "logs, reads the data buckets" if signs else "logs only"
+    return aws.iam.Role(
+        f"{name}-edge-role",
+        description=f"Execution role of the {name} Lambda@Edge router ({purpose})",
+        assume_role_policy=service_trust_policy("lambda.amazonaws.com", "edgelambda.amazonaws.com"),
+        tags=tags,
+        opts=pulumi.ResourceOptions(parent=parent),
+    )
+
+
 def create_edge_function(
     name: str,
     *,
+    role: aws.iam.Role,
     primary_region: str,
     region_domains: Mapping[str, pulumi.Output[str]],
     routing_record: pulumi.Output[str],
     name_servers: pulumi.Output[list[str]],
     replication: str,
+    auth: str,
+    read_bucket_arns: Sequence[pulumi.Output[str]] = (),
+    kms_key_arns: Mapping[str, pulumi.Output[str]] | None = None,
     tags: Tags,
     account_id: str,
     parent: pulumi.Resource,
 ) -> EdgeFunction:
-    """Declare the role and the published function version in us-east-1."""
+    """Declare the published function version in us-east-1 and its role's policies.
+
+    With ``auth="sigv4"`` the role may read ``read_bucket_arns`` (and decrypt with
+    ``kms_key_arns`` through S3): the function signs origin requests with it.
+    """
     opts = pulumi.ResourceOptions(parent=parent)
-    role = aws.iam.Role(
-        f"{name}-edge-role",
-        description=f"Execution role of the {name} Lambda@Edge router (logs only)",
-        assume_role_policy=service_trust_policy("lambda.amazonaws.com", "edgelambda.amazonaws.com"),
-        tags=tags,
-        opts=opts,
-    )
     regions = list(region_domains)
     config_json = pulumi.Output.all(
         routing_record, name_servers, *[region_domains[r] for r in regions]
@@ -102,6 +144,7 @@ def create_edge_function(
             routing_record=values[0],
             nameservers=values[1],
             replication=replication,
+            auth=auth,
         )
     )
     function = aws.lambda_.Function(
@@ -128,6 +171,24 @@ def create_edge_function(
         policy=function.name.apply(lambda fn: edge_role_policy_document(account_id, fn)),
         opts=opts,
     )
+    origin_read_policy = None
+    if auth == "sigv4":
+        keys = dict(kms_key_arns or {})
+        key_regions = list(keys)
+        origin_read_policy = aws.iam.RolePolicy(
+            f"{name}-edge-origin-read",
+            role=role.id,
+            policy=pulumi.Output.all(list(read_bucket_arns), *[keys[r] for r in key_regions]).apply(
+                lambda v: origin_read_policy_document(
+                    v[0], dict(zip(key_regions, v[1:], strict=True))
+                )
+            ),
+            opts=opts,
+        )
     return EdgeFunction(
-        role=role, role_policy=role_policy, function=function, config_json=config_json
+        role=role,
+        role_policy=role_policy,
+        function=function,
+        config_json=config_json,
+        origin_read_policy=origin_read_policy,
     )

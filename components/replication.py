@@ -3,7 +3,9 @@
 ``from-primary``: the primary bucket replicates to every other bucket (publishers
 write to the primary). ``bidirectional``: every bucket replicates to every other,
 with replica modification sync on. One IAM role serves every rule, with a policy
-that names the exact buckets and actions S3 replication needs.
+that names the exact buckets and actions S3 replication needs. With SSE-KMS, rules
+also select KMS-encrypted objects and name each destination's key, and the role may
+decrypt with the source keys and encrypt with the destination keys, through S3 only.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ import pulumi_aws as aws
 
 from .buckets import DataBucket
 from .iam import service_trust_policy
+from .kms import key_grant_statement
+from .kms import region_sid as _sid
 from .tags import Tags
 
 RTC_MINUTES = 15
@@ -31,12 +35,26 @@ def replication_pairs(
     return [(source, [r for r in regions if r != source]) for source in regions]
 
 
-def replication_policy_document(source_arns: Sequence[str], destination_arns: Sequence[str]) -> str:
-    """Least privilege for S3 replication: read sources' versions, write replicas."""
+def replication_policy_document(
+    source_arns: Sequence[str],
+    destination_arns: Sequence[str],
+    source_keys: Mapping[str, str] | None = None,
+    destination_keys: Mapping[str, str] | None = None,
+) -> str:
+    """Least privilege for S3 replication: read sources' versions, write replicas;
+    with SSE-KMS (keys by region), decrypt at the sources, encrypt at the destinations."""
+    kms_statements = [
+        key_grant_statement(f"DecryptSource{_sid(region)}", ["kms:Decrypt"], [arn], region)
+        for region, arn in sorted((source_keys or {}).items())
+    ] + [
+        key_grant_statement(f"EncryptReplica{_sid(region)}", ["kms:Encrypt"], [arn], region)
+        for region, arn in sorted((destination_keys or {}).items())
+    ]
     return json.dumps(
         {
             "Version": "2012-10-17",
             "Statement": [
+                *kms_statements,
                 {
                     "Sid": "ReadReplicationConfiguration",
                     "Effect": "Allow",
@@ -65,6 +83,21 @@ def replication_policy_document(source_arns: Sequence[str], destination_arns: Se
     )
 
 
+def create_replication_role(
+    name: str, *, account_id: pulumi.Input[str], tags: Tags, parent: pulumi.Resource
+) -> aws.iam.Role:
+    """The role S3 assumes to replicate; declared first, since key policies name it."""
+    return aws.iam.Role(
+        f"{name}-replication-role",
+        description=f"S3 replication between the {name} data buckets",
+        assume_role_policy=pulumi.Output.from_input(account_id).apply(
+            lambda account: service_trust_policy("s3.amazonaws.com", source_account=account)
+        ),
+        tags=tags,
+        opts=pulumi.ResourceOptions(parent=parent),
+    )
+
+
 @dataclass
 class Replication:
     """Typed handles on the replication role and each source bucket's configuration."""
@@ -81,32 +114,26 @@ def create_replication(
     primary_region: str,
     mode: str,
     replication_time_control: bool,
-    account_id: pulumi.Input[str],
-    tags: Tags,
+    role: aws.iam.Role,
+    kms_key_arns: Mapping[str, pulumi.Output[str]] | None = None,
     parent: pulumi.Resource,
 ) -> Replication:
-    """Declare the role, its policy and one replication configuration per source."""
+    """Declare the role's policy and one replication configuration per source."""
     pairs = replication_pairs(list(buckets), primary_region, mode)
     sources = [src for src, _ in pairs]
     destinations = sorted({dst for _, dsts in pairs for dst in dsts})
     opts = pulumi.ResourceOptions(parent=parent)
+    keys = dict(kms_key_arns or {})
 
-    role = aws.iam.Role(
-        f"{name}-replication-role",
-        description=f"S3 replication between the {name} data buckets",
-        assume_role_policy=pulumi.Output.from_input(account_id).apply(
-            lambda account: service_trust_policy("s3.amazonaws.com", source_account=account)
-        ),
-        tags=tags,
-        opts=opts,
-    )
     policy = aws.iam.RolePolicy(
         f"{name}-replication-policy",
         role=role.id,
         policy=pulumi.Output.all(
             [buckets[r].bucket.arn for r in sources],
             [buckets[r].bucket.arn for r in destinations],
-        ).apply(lambda arns: replication_policy_document(arns[0], arns[1])),
+            {r: keys[r] for r in sources if r in keys},
+            {r: keys[r] for r in destinations if r in keys},
+        ).apply(lambda v: replication_policy_document(v[0], v[1], v[2], v[3])),
         opts=opts,
     )
 
@@ -135,8 +162,16 @@ def create_replication(
                 "delete_marker_replication": {"status": "Enabled"},
                 "destination": destination,
             }
+            criteria: dict[str, object] = {}
             if mode == "bidirectional":
-                rule["source_selection_criteria"] = {"replica_modifications": {"status": "Enabled"}}
+                criteria["replica_modifications"] = {"status": "Enabled"}
+            if keys:
+                # S3 skips SSE-KMS objects unless the rule selects them and names the
+                # key the replica is encrypted with in the destination region.
+                criteria["sse_kms_encrypted_objects"] = {"status": "Enabled"}
+                destination["encryption_configuration"] = {"replica_kms_key_id": keys[dest]}
+            if criteria:
+                rule["source_selection_criteria"] = criteria
             rules.append(rule)
         # Versioning must be on at the source and at every destination first, or the
         # first `pulumi up` fails (DESIGN.md).

@@ -203,6 +203,10 @@ class RecordingMocks(pulumi.runtime.Mocks):
             role_name = inputs.get("name") or f"{name}-{suffix}"
             state.update(name=role_name, arn=f"arn:aws:iam::{ACCOUNT_ID}:role/{role_name}")
             return role_name, state
+        if typ == "aws:kms/key:Key":
+            key_id = f"{_digest(name, length=8)}-1111-4000-8000-{_digest(name, 'k', length=12)}"
+            state.update(keyId=key_id, arn=f"arn:aws:kms:{region}:{ACCOUNT_ID}:key/{key_id}")
+            return key_id, state
         if typ == "aws:route53/healthCheck:HealthCheck":
             check_id = f"{_digest(name, length=8)}-0000-4000-8000-{_digest(name, 'h', length=12)}"
             state.update(arn=f"arn:aws:route53:::healthcheck/{check_id}")

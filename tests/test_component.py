@@ -292,7 +292,7 @@ def test_bucket_policy_grants_oai_read_probe_to_checkers_and_denies_plain_http(
     for region in regions_of(stack):
         arn = bucket_of(stack, region).state["arn"]
         statements = {s["Sid"]: s for s in policy_of(stack, region)["Statement"]}
-        read = statements["CloudFrontOriginAccessIdentityRead"]
+        read = statements["OriginReadObjects"]
         assert read["Principal"] == {"AWS": oai.state["iamArn"]}
         assert read["Action"] == "s3:GetObject"  # no ListBucket: no listing of "/"
         assert read["Resource"] == f"{arn}/*"
@@ -396,7 +396,7 @@ def test_existing_zone_and_no_health_checks(custom_domain: RecordingMocks) -> No
         assert not record.inputs.get("healthCheckId")
     for region in regions_of(custom_domain):
         sids = {s["Sid"] for s in policy_of(custom_domain, region)["Statement"]}
-        assert sids == {"CloudFrontOriginAccessIdentityRead", "DenyInsecureTransport"}
+        assert sids == {"OriginReadObjects", "DenyInsecureTransport"}
     config = json.loads(edge_archive(custom_domain)["edge_config.json"])
     assert config["routing"]["nameservers"] == ZONE_NAME_SERVERS
     assert config["routing"]["record"] == "_routes.media.example.com"
