@@ -254,13 +254,18 @@ def run_program(
     config: Mapping[str, Any],
     *,
     stack: str = "test",
+    project: str = "asset-delivery",
     mocks: RecordingMocks | None = None,
 ) -> RecordingMocks:
-    """Run the project's ``__main__.py`` as ``pulumi up`` would, under recording mocks."""
+    """Run the project's ``__main__.py`` as ``pulumi up`` would, under recording mocks.
+
+    ``project`` is the project's name, the namespace of ``pulumi.Config()``.
+    """
     program = Path(project_dir) / "__main__.py"
     return run_with_mocks(
         lambda: runpy.run_path(str(program), run_name="__main__") and None,
         config,
         stack=stack,
+        project=project,
         mocks=mocks,
     )

@@ -11,6 +11,8 @@ from __future__ import annotations
 import threading
 import time
 
+DEFAULT_TIME_SCALE = 10.0  # lab seconds per real second
+
 
 class LabClock:
     """Monotonic lab time in seconds since the clock was made."""

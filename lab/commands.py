@@ -1,13 +1,15 @@
 """The lab's commands: ``demo``, ``up`` and ``drill``, as plain functions.
 
-``obtain_stack`` is the single place that turns a stack name into a ``LabStack``:
-the Pulumi program under recording mocks (``lab.stack.load_stack``).
+``obtain_stack`` is the single place that turns a project and a stack name into a
+``LabStack``: the project's Pulumi program under recording mocks
+(``lab.stack.load_stack``).
 """
 
 from __future__ import annotations
 
 import json
 import math
+import statistics
 import threading
 import urllib.request
 from collections import Counter
@@ -15,17 +17,107 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TextIO
 
-from .drills import DrillOptions, catalog_keys, drill, publish_catalog, run_scenario
+from .drills import SCENARIOS, DrillOptions, catalog_keys, drill, publish_catalog, run_scenario
 from .lab import Lab
 from .model import LabStack
-from .report import build_report, format_table, plot_timeline
+from .plots import plot_all, plot_drill
+from .report import DrillOutcome, build_report, format_table
 from .stack import load_stack
 from .targets import target_failures
 
 
-def obtain_stack(name: str = "prod") -> LabStack:
-    """The declared stack: the Pulumi program for ``name`` run under recording mocks."""
-    return load_stack(name)
+def obtain_stack(
+    name: str = "prod", project_dir: Path | None = None, component: str | None = None
+) -> LabStack:
+    """The declared stack: a project's program for ``name`` run under recording mocks.
+
+    ``project_dir`` defaults to this repository; ``component`` picks one of several
+    components in the stack.
+    """
+    return load_stack(name, project_dir, component)
+
+
+def _write_json(path: Path, report: dict[str, Any], out: TextIO) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(report, indent=2) + "\n")
+    print(f"report          {path}", file=out)
+
+
+def spread(values: list[float]) -> dict[str, float] | None:
+    """min, median and max of repeated measurements (None when nothing was measured)."""
+    if not values:
+        return None
+    return {
+        "min": round(min(values), 3),
+        "median": round(statistics.median(values), 3),
+        "max": round(max(values), 3),
+    }
+
+
+def repeat_drill(
+    stack: LabStack, scenario: str, *, options: DrillOptions, repeat: int, **lab_kwargs: Any
+) -> tuple[dict[str, Any], list[str], DrillOutcome]:
+    """Run a drill ``repeat`` times; the report is the last run plus the spread of all.
+
+    With ``repeat`` > 1 the report gains ``runs`` (each run's verdict lines) and
+    ``spread`` (min/median/max of ``shift_s`` and ``viewer_errors``); a target missed
+    in any run is a failure, named with its run.
+    """
+    runs: list[dict[str, Any]] = []
+    failures: list[str] = []
+    outcome: DrillOutcome | None = None
+    for index in range(repeat):
+        outcome = drill(stack, scenario, options, **lab_kwargs)
+        report = build_report(outcome)
+        missed = target_failures(report)
+        report["targets_met"] = not missed
+        report["target_failures"] = missed
+        runs.append(report)
+        prefix = f"run {index + 1}: " if repeat > 1 else ""
+        failures += [prefix + failure for failure in missed]
+    assert outcome is not None
+    report = dict(runs[-1])
+    if repeat > 1:
+        report["runs"] = [
+            {
+                "shift_s": r["shift_s"],
+                "viewer_errors": r["viewer_errors"],
+                "requests": r["requests"],
+                "failovers": r["failovers"],
+                "targets_met": r["targets_met"],
+            }
+            for r in runs
+        ]
+        shifts = [r["shift_s"] for r in runs if r["shift_s"] is not None]
+        report["spread"] = {
+            "runs": repeat,
+            "shift_s": spread(shifts),
+            "viewer_errors": spread([float(r["viewer_errors"]) for r in runs]),
+        }
+    report["targets_met"] = not failures
+    report["target_failures"] = failures
+    return report, failures, outcome
+
+
+def format_spread(report: dict[str, Any]) -> str:
+    """The repeat lines of the table: one per run, then the spread."""
+    lines = []
+    for index, run in enumerate(report.get("runs", []), 1):
+        shift = "-" if run["shift_s"] is None else f"{run['shift_s']:.1f} s"
+        lines.append(
+            f"run {index:<12}shift {shift}, {run['viewer_errors']} viewer errors of "
+            f"{run['requests']}, targets {'met' if run['targets_met'] else 'MISSED'}"
+        )
+    summary = report.get("spread")
+    if summary:
+        for key, unit in (("shift_s", " lab s"), ("viewer_errors", "")):
+            values = summary[key]
+            if values is not None:
+                lines.append(
+                    f"{key:<16}min {values['min']:g}, median {values['median']:g}, "
+                    f"max {values['max']:g}{unit} over {summary['runs']} runs"
+                )
+    return "\n".join(lines)
 
 
 def run_drill(
@@ -36,27 +128,76 @@ def run_drill(
     json_out: Path | None,
     plot_out: Path | None,
     out: TextIO,
+    repeat: int = 1,
     **lab_kwargs: Any,
 ) -> tuple[dict[str, Any], list[str]]:
-    """Run one drill, print its table, write its report and plot; returns both."""
-    outcome = drill(stack, scenario, options, **lab_kwargs)
-    report = build_report(outcome)
-    failures = target_failures(report)
-    report["targets_met"] = not failures
-    report["target_failures"] = failures
+    """Run one drill (``repeat`` times), print its table, write its report and plot."""
+    report, failures, outcome = repeat_drill(
+        stack, scenario, options=options, repeat=repeat, **lab_kwargs
+    )
     print(format_table(report), file=out)
+    if repeat > 1:
+        print(format_spread(report), file=out)
     if json_out is not None:
-        json_out.parent.mkdir(parents=True, exist_ok=True)
-        json_out.write_text(json.dumps(report, indent=2) + "\n")
-        print(f"report          {json_out}", file=out)
+        _write_json(json_out, report, out)
     if plot_out is not None:
         plot_out.parent.mkdir(parents=True, exist_ok=True)
-        plot_timeline(report, outcome, plot_out)
+        plot_drill(report, outcome, plot_out, stack)
         print(f"timeline        {plot_out}", file=out)
     print(
         "targets         " + ("met" if not failures else "MISSED: " + "; ".join(failures)), file=out
     )
     return report, failures
+
+
+def run_all(
+    stack: LabStack,
+    *,
+    options: DrillOptions,
+    json_out: Path | None,
+    plot_dir: Path | None,
+    combined_plot: Path | None,
+    out: TextIO,
+    repeat: int = 1,
+    **lab_kwargs: Any,
+) -> tuple[dict[str, Any], list[str]]:
+    """Every drill in turn: one report covering them all, one figure each plus a combined one."""
+    reports: dict[str, dict[str, Any]] = {}
+    panels: list[tuple[dict[str, Any], DrillOutcome]] = []
+    failures: list[str] = []
+    for scenario in SCENARIOS:
+        print(f"\n== {scenario}", file=out)
+        report, missed, outcome = repeat_drill(
+            stack, scenario, options=options, repeat=repeat, **lab_kwargs
+        )
+        print(format_table(report), file=out)
+        if repeat > 1:
+            print(format_spread(report), file=out)
+        if plot_dir is not None:
+            path = plot_dir / f"{scenario}.png"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            plot_drill(report, outcome, path, stack)
+            print(f"timeline        {path}", file=out)
+        reports[scenario] = report
+        panels.append((report, outcome))
+        failures += [f"{scenario}: {failure}" for failure in missed]
+    combined: dict[str, Any] = {
+        "stack": stack.stack,
+        "scenarios": reports,
+        "targets_met": not failures,
+        "target_failures": failures,
+    }
+    print("", file=out)
+    if json_out is not None:
+        _write_json(json_out, combined, out)
+    if combined_plot is not None:
+        combined_plot.parent.mkdir(parents=True, exist_ok=True)
+        plot_all(panels, combined_plot, stack)
+        print(f"combined figure {combined_plot}", file=out)
+    print(
+        "targets         " + ("met" if not failures else "MISSED: " + "; ".join(failures)), file=out
+    )
+    return combined, failures
 
 
 def split_tolerance(weight_share: float, samples: int) -> float:

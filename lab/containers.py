@@ -24,6 +24,8 @@ from typing import Any
 
 from .model import FunctionSpec
 
+DEFAULT_CONTAINERS = 3  # function containers the edge spreads invocations over
+
 WORKER = Path(__file__).with_name("edge_worker.py")
 COLD_START_TIMEOUT_S = 30.0
 

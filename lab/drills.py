@@ -125,6 +125,7 @@ class _Run:
         self.extra: dict[str, Any] = {}
         self.stop = threading.Event()
         self.real_deadline = time.monotonic() + MAX_REAL_S
+        self.on_phase: Callable[[str], None] | None = None
 
     def now(self) -> float:
         """Lab seconds since the drill started."""
@@ -145,6 +146,8 @@ class _Run:
         else:
             now = self.origin  # the load starts with the drill
         self.phases.append(Phase(name, now))
+        if self.on_phase is not None:
+            self.on_phase(name)
 
     def wait_for(self, condition: Callable[[], bool], timeout_s: float) -> bool:
         """Poll a condition (real seconds); False on timeout."""
@@ -199,6 +202,12 @@ def run_scenario(lab: Lab, scenario: str, options: DrillOptions | None = None) -
     run.extra["replication"] = vars(lab.replicator.stats())
     if lab.pool is not None:
         run.extra["function"] = lab.pool.stats()
+    run.extra["routing_table"] = _routing_timeline(lab, run.origin)
+    earlier = [e for e in lab.health.events if e.lab_time < run.origin]
+    run.extra["health_at_start"] = {
+        region: next((e.healthy for e in reversed(earlier) if e.region == region), True)
+        for region in lab.stack.regions
+    }
     run.extra["health_events"] = [
         {"t": round(e.lab_time - run.origin, 3), "region": e.region, "healthy": e.healthy}
         for e in lab.health.events
@@ -221,6 +230,16 @@ def run_scenario(lab: Lab, scenario: str, options: DrillOptions | None = None) -
         extra=run.extra,
         origin=run.origin,
     )
+
+
+def _routing_timeline(lab: Lab, origin: float) -> list[dict[str, Any]]:
+    """What the routing record answered during the drill: the state at its start, then
+    every change (``table`` None while the name servers were silent)."""
+    history = list(lab.routing_history)
+    before = [entry for entry in history if entry[0] < origin]
+    during = [entry for entry in history if entry[0] >= origin]
+    timeline = ([(origin, before[-1][1])] if before else []) + during
+    return [{"t": round(t - origin, 3), "table": table} for t, table in timeline]
 
 
 def _warm_up(run: _Run, timings: Timings) -> float:
@@ -385,42 +404,61 @@ _SCRIPTS: dict[str, Callable[[_Run], None]] = {
 
 
 class _Progress:
-    """A live one-line status on stderr, redrawn with ``\\r`` a few times a second."""
+    """Drill progress on stderr: a live line on a terminal, one line per phase in a log.
+
+    On a terminal the status line is redrawn with ``\\r`` a few times a second; in a
+    log (a file, a pipe, CI) carriage returns would make one endless line, so it
+    writes one line when each phase opens and one when the drill ends.
+    """
 
     def __init__(self, run: _Run, load: LoadGenerator, stream: TextIO | None) -> None:
         self._run = run
         self._load = load
         self._stream = stream
+        isatty = getattr(stream, "isatty", None)
+        self.live = bool(stream is not None and isatty is not None and isatty())
         self._done = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="progress", daemon=True)
+        run.on_phase = self.phase_opened
 
     def start(self) -> None:
-        if self._stream is not None:
+        if self._stream is not None and self.live:
             self._thread.start()
+
+    def phase_opened(self, name: str) -> None:
+        """In a log: one line as each phase opens (the terminal line shows it live)."""
+        if self._stream is not None and not self.live:
+            self._stream.write(self._status(f"phase '{name}' begins") + "\n")
+            self._stream.flush()
 
     def finish(self) -> None:
         self._done.set()
-        if self._stream is not None:
+        if self._stream is None:
+            return
+        if self.live:
             self._thread.join(timeout=2)
-            self._draw()
-            self._stream.write("\n")
-            self._stream.flush()
+            self._stream.write("\r" + self._status(self._phase()) + "\n")
+        else:
+            self._stream.write(self._status("done") + "\n")
+        self._stream.flush()
 
     def _loop(self) -> None:
-        while not self._done.wait(0.25):
-            self._draw()
-
-    def _draw(self) -> None:
         assert self._stream is not None
+        while not self._done.wait(0.25):
+            self._stream.write("\r" + self._status(self._phase()) + "   ")
+            self._stream.flush()
+
+    def _phase(self) -> str:
+        return f"{self._run.phases[-1].name:<22}" if self._run.phases else " " * 22
+
+    def _status(self, what: str) -> str:
         results: list[ViewerResult] = list(self._load.results)
         edge = self._run.lab.edge
         records = {r.request_id: r for r in edge.records} if edge is not None else {}
         errors = sum(1 for r in results if not 200 <= r.status < 300)
         regions = Counter(served_region(r, records) for r in results)
-        phase = self._run.phases[-1].name if self._run.phases else ""
         split = " ".join(f"{region}={count}" for region, count in sorted(regions.items()))
-        self._stream.write(
-            f"\r[{self._run.scenario}] t={self._run.now():6.1f} lab s  {phase:<22} "
-            f"requests={len(results):<5} errors={errors:<4} {split}   "
-        )
-        self._stream.flush()
+        return (
+            f"[{self._run.scenario}] t={self._run.now():6.1f} lab s  {what} "
+            f"requests={len(results):<5} errors={errors:<4} {split}"
+        ).rstrip()

@@ -192,15 +192,15 @@ class Edge:
         """The viewer endpoint (http on loopback; CloudFront would redirect to https)."""
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self) -> None:
-        """Serve on 127.0.0.1, ephemeral port."""
+    def start(self, port: int = 0) -> None:
+        """Serve on 127.0.0.1, on ``port`` (0: an ephemeral port)."""
         edge = self
 
         class Handler(_ViewerHandler):
             pass
 
         Handler.edge = edge
-        self._server = _Server(("127.0.0.1", 0), Handler)
+        self._server = _Server(("127.0.0.1", port), Handler)
         self.port = self._server.server_address[1]
         self._thread = threading.Thread(
             target=self._server.serve_forever,

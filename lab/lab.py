@@ -23,17 +23,14 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from .clock import LabClock
-from .containers import ContainerPool, FunctionContainer
+from .clock import DEFAULT_TIME_SCALE, LabClock
+from .containers import DEFAULT_CONTAINERS, ContainerPool, FunctionContainer
 from .dns import DnsServer, RoutingZone
 from .edge import Edge, WeightedOriginResolver
 from .health import HealthChecker
 from .model import LabStack
 from .regions import RegionEmulator, RegionUnavailable, make_emulators
 from .replication import Replicator
-
-DEFAULT_TIME_SCALE = 10.0
-DEFAULT_CONTAINERS = 3
 
 
 def without_edge_function(stack: LabStack) -> LabStack:
@@ -77,6 +74,7 @@ class Lab:
         edge_function: bool = True,
         origin_resolvers: int = 8,
         workdir: Path | None = None,
+        edge_port: int = 0,
     ) -> None:
         self.declared_stack = stack
         self.stack = stack if edge_function else without_edge_function(stack)
@@ -85,13 +83,14 @@ class Lab:
         self._containers = containers
         self._cache = cache
         self._origin_resolvers = origin_resolvers
+        self._edge_port = edge_port
         self._workdir_arg = workdir
         self._workdir: Path | None = None
         self.emulators: dict[str, RegionEmulator] = make_emulators(stack)
         self.zone = RoutingZone(stack.routing, stack.regions)
         self.dns = DnsServer(self.zone)
         checks = [s.health_check for s in stack.regions.values() if s.health_check is not None]
-        self.health = HealthChecker(checks, self.locate, self.clock, self.zone.set_healthy)
+        self.health = HealthChecker(checks, self.locate, self.clock, self._health_changed)
         self.replicator = Replicator(
             stack.replication, self.emulators, self.clock, lag_s=replication_lag_s
         )
@@ -100,6 +99,8 @@ class Lab:
         self.weighted_origin: WeightedOriginResolver | None = None
         self.edge: Edge | None = None
         self.events: list[tuple[float, str]] = []
+        # (lab time, {region: weight} the routing record answers, or None while silent)
+        self.routing_history: list[tuple[float, dict[str, int] | None]] = []
         self._stoppers: list[Callable[[], None]] = []
         self._snapshots: dict[str, list[tuple[str, bytes, str]]] = {}
         self._contents: dict[str, dict[str, tuple[bytes, str]]] = {r: {} for r in stack.regions}
@@ -129,6 +130,7 @@ class Lab:
             self._stoppers.append(lambda: shutil.rmtree(self._workdir, ignore_errors=True))
         self._stoppers.append(self._kill_all_regions)
         _run_parallel([emulator.start for emulator in self.emulators.values()])
+        self._routing_changed()
         self.dns.start()
         self._stoppers.append(self.dns.stop)
         self.health.start()
@@ -172,7 +174,7 @@ class Lab:
             weighted_origin=self.weighted_origin,
             region_header=region_header_of(self.declared_stack),
         )
-        self.edge.start()
+        self.edge.start(self._edge_port)
         self._stoppers.append(self.edge.stop)
 
     def stop(self) -> None:
@@ -297,6 +299,21 @@ class Lab:
                 raise TimeoutError(f"{region} did not become healthy={healthy} in {timeout_s} s")
             time.sleep(0.01)
 
+    def _routing_changed(self) -> None:
+        """Remember what the routing record answers from now on (plots, reports)."""
+        table: dict[str, int] | None = None
+        if self.dns.answering:
+            table = {}
+            for value in self.zone.answer():
+                fields = dict(part.split("=", 1) for part in value.split() if "=" in part)
+                table[fields["region"]] = int(fields["weight"])
+        with self._lock:
+            self.routing_history.append((self.clock.now(), table))
+
+    def _health_changed(self, region: str, healthy: bool) -> None:
+        self.zone.set_healthy(region, healthy)
+        self._routing_changed()
+
     # -- drill switches ------------------------------------------------------------------
 
     def kill_region(self, region: str) -> float:
@@ -341,11 +358,13 @@ class Lab:
         """Change a region's routing weight (the drain drill sets 0)."""
         self.note(f"{region} weight {weight}")
         self.zone.set_weight(region, weight)
+        self._routing_changed()
 
     def set_dns_answering(self, answering: bool) -> None:
         """Make the routing zone's name servers stop (or resume) answering."""
         self.note("DNS answering" if answering else "DNS silent")
         self.dns.answering = answering
+        self._routing_changed()
 
     def set_function_fault(self, on: bool, containers: list[int] | None = None) -> None:
         """Make ``rank_regions`` raise inside the function (some or all containers)."""

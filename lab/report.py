@@ -6,7 +6,6 @@ import math
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from .edge import EdgeRecord
@@ -185,55 +184,3 @@ def format_table(report: dict[str, Any]) -> str:
     for note in report["notes"]:
         lines.append(f"note            {note}")
     return "\n".join(lines)
-
-
-def plot_timeline(report: dict[str, Any], outcome: DrillOutcome, path: Path) -> None:
-    """PNG: requests per lab second by serving region, errors per lab second, events."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    results = outcome.results
-    if not results:
-        return
-    origin = outcome.origin
-    start = min(r.lab_time for r in results)
-    end = max(r.lab_time for r in results)
-    width = max(1.0, (end - start) / 60)
-    bins = int((end - start) // width) + 1
-    xs = [start - origin + (i + 0.5) * width for i in range(bins)]
-    regions = sorted({served_region(r, outcome.records) for r in results if 200 <= r.status < 300})
-    series: dict[str, list[float]] = {region: [0.0] * bins for region in regions}
-    errors = [0.0] * bins
-    for r in results:
-        slot = min(bins - 1, int((r.lab_time - start) // width))
-        if 200 <= r.status < 300:
-            series[served_region(r, outcome.records)][slot] += 1 / width
-        else:
-            errors[slot] += 1 / width
-    figure, axis = plt.subplots(figsize=(10, 4.5))
-    for region in regions:
-        axis.plot(xs, series[region], label=f"{region} (2xx)")
-    axis.plot(xs, errors, label="viewer errors", color="red", linewidth=2)
-    for t, text in outcome.events:
-        axis.axvline(t - origin, color="grey", linestyle="--", linewidth=0.8)
-        axis.annotate(
-            text,
-            (t - origin, axis.get_ylim()[1]),
-            rotation=90,
-            fontsize=7,
-            va="top",
-            ha="right",
-            color="dimgrey",
-        )
-    axis.set_xlabel("lab time since the drill started (s)")
-    axis.set_ylabel("requests per lab second")
-    axis.set_title(
-        f"{report['scenario']}: {report['requests']} requests, "
-        f"{report['viewer_errors']} errors, shift_s={report['shift_s']}"
-    )
-    axis.legend(loc="lower left", fontsize=8)
-    figure.tight_layout()
-    figure.savefig(path, dpi=100)
-    plt.close(figure)

@@ -10,7 +10,9 @@ here restates a value the program declares.
 from __future__ import annotations
 
 import json
+import os
 import re
+import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -42,6 +44,7 @@ T_HEALTH = "aws:route53/healthCheck:HealthCheck"
 T_ZONE = "aws:route53/zone:Zone"
 T_FUNCTION = "aws:lambda/function:Function"
 T_DISTRIBUTION = "aws:cloudfront/distribution:Distribution"
+T_COMPONENT = "asset-delivery:index:MultiRegionAssetDelivery"
 
 _RECORD_VALUE = re.compile(r"^v=1 region=(?P<region>[a-z0-9-]+) weight=(?P<weight>\d+)$")
 
@@ -70,7 +73,42 @@ def _int(value: Any) -> int:
     return int(value) if value is not None else 0
 
 
-def _only(mocks: RecordingMocks, type_token: str) -> Registration:
+class _Scope:
+    """The registrations of one component: itself and everything parented below it."""
+
+    def __init__(self, mocks: RecordingMocks, component: str | None) -> None:
+        self.existing_zone_name = mocks.existing_zone_name
+        components = mocks.of_type(T_COMPONENT)
+        names = sorted(c.name for c in components)
+        if component is None:
+            if len(components) > 1:
+                raise StackError(
+                    f"the program declares {len(components)} components "
+                    f"({', '.join(names)}); choose one with --component"
+                )
+            self.registrations = list(mocks.registrations)
+            return
+        chosen = [c for c in components if c.name == component]
+        if not chosen:
+            raise StackError(
+                f"--component {component}: the program declares no component of that "
+                f"name; components: {', '.join(names) or 'none'}"
+            )
+        inside = {chosen[0].urn}
+        registrations = list(mocks.registrations)
+        grew = True
+        while grew:  # children may register before their parents' descendants
+            before = len(inside)
+            inside |= {r.urn for r in registrations if r.parent in inside}
+            grew = len(inside) > before
+        self.registrations = [r for r in registrations if r.urn in inside]
+
+    def of_type(self, type_token: str) -> list[Registration]:
+        """Every registration of this type inside the scope."""
+        return [r for r in self.registrations if r.type == type_token]
+
+
+def _only(mocks: _Scope, type_token: str) -> Registration:
     found = mocks.of_type(type_token)
     if len(found) != 1:
         raise StackError(
@@ -79,8 +117,14 @@ def _only(mocks: RecordingMocks, type_token: str) -> Registration:
     return found[0]
 
 
-def stack_from_registrations(mocks: RecordingMocks, stack: str = "prod") -> LabStack:
-    """Translate recorded registrations into the lab's plain model."""
+def stack_from_registrations(
+    recorded: RecordingMocks, stack: str = "prod", component: str | None = None
+) -> LabStack:
+    """Translate recorded registrations into the lab's plain model.
+
+    With several components in the stack, ``component`` names the one to run.
+    """
+    mocks = _Scope(recorded, component)
     buckets = {r.inputs["region"]: r for r in mocks.of_type(T_BUCKET)}
     bucket_region_by_arn = {r.state["arn"]: region for region, r in buckets.items()}
     bucket_region_by_id = {r.id: region for region, r in buckets.items()}
@@ -250,9 +294,31 @@ def declared_stack(
     return stack_from_registrations(mocks, stack)
 
 
-def load_stack(stack: str = "prod", project_dir: Path | None = None) -> LabStack:
-    """Run ``__main__.py`` for ``stack`` under recording mocks and return its lab model."""
-    project_dir = Path(project_dir or PROJECT_DIR)
+def project_name(project_dir: Path) -> str:
+    """The project's name from ``Pulumi.yaml`` (the default config namespace)."""
+    import yaml
+
+    manifest = project_dir / "Pulumi.yaml"
+    if not manifest.is_file():
+        return project_dir.name
+    document = yaml.safe_load(manifest.read_text()) or {}
+    return str(document.get("name") or project_dir.name)
+
+
+def load_stack(
+    stack: str = "prod", project_dir: Path | None = None, component: str | None = None
+) -> LabStack:
+    """Run ``__main__.py`` for ``stack`` under recording mocks and return its lab model.
+
+    Any project works: ``project_dir`` holds its ``__main__.py`` and
+    ``Pulumi.<stack>.yaml`` (default: this repository). The program runs with the
+    project directory as working directory and first on ``sys.path``, as
+    ``pulumi up`` runs it; an error inside it becomes a :class:`StackError`.
+    """
+    project_dir = Path(project_dir or PROJECT_DIR).resolve()
+    if not (project_dir / "__main__.py").is_file():
+        reason = "does not exist" if not project_dir.exists() else "has no __main__.py"
+        raise StackError(f"--project {project_dir}: {reason}; expected a Pulumi Python project")
     stack_file = project_dir / f"Pulumi.{stack}.yaml"
     if not stack_file.is_file():
         available = sorted(
@@ -262,5 +328,21 @@ def load_stack(stack: str = "prod", project_dir: Path | None = None) -> LabStack
             f"no stack file {stack_file.name} in {project_dir}; "
             f"stacks here: {', '.join(available) or 'none'}"
         )
-    mocks = run_program(project_dir, read_stack_file(stack_file), stack=stack)
-    return stack_from_registrations(mocks, stack)
+    try:
+        config = read_stack_file(stack_file)
+    except Exception as error:
+        raise StackError(f"{stack_file} cannot be read: {error}") from None
+    cwd, path = os.getcwd(), list(sys.path)
+    try:
+        os.chdir(project_dir)
+        sys.path.insert(0, str(project_dir))
+        mocks = run_program(project_dir, config, stack=stack, project=project_name(project_dir))
+    except Exception as error:
+        message = str(error).strip().splitlines()[-1] if str(error).strip() else repr(error)
+        raise StackError(
+            f"the program in {project_dir} failed for stack {stack}: {message}"
+        ) from None
+    finally:
+        os.chdir(cwd)
+        sys.path[:] = path
+    return stack_from_registrations(mocks, stack, component)

@@ -139,5 +139,8 @@ def test_cli_drill_writes_report_and_timeline(tmp_path: Path) -> None:
     report = json.loads(json_out.read_text())
     assert report["scenario"] == "drain" and report["targets_met"]
     assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert "[drain] t=" in result.stderr  # the live progress line
+    # Not a terminal: one progress line per phase, no carriage returns.
+    assert "\r" not in result.stderr
+    assert "[drain] t=   0.0 lab s  phase 'before' begins" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == len(report["phases"]) + 1
     assert "viewer errors" in result.stdout
