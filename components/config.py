@@ -109,19 +109,27 @@ def _require_bool(key: str, value: Any) -> bool:
     raise ConfigError(key, value, "true or false")
 
 
-def _require_int(key: str, value: Any, low: int, high: int) -> int:
+def _whole_number(value: Any) -> Any:
+    """``5``, ``"5"`` and ``5.0`` as 5 (other Pulumi languages send every number as a
+    float); anything else unchanged, for the caller to refuse."""
     if isinstance(value, bool):
-        raise ConfigError(key, value, f"a whole number from {low} to {high}")
+        return value
     if isinstance(value, str) and re.fullmatch(r"-?\d+", value.strip()):
-        value = int(value.strip())
-    if not isinstance(value, int) or not low <= value <= high:
+        return int(value.strip())
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def _require_int(key: str, value: Any, low: int, high: int) -> int:
+    value = _whole_number(value)
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
         raise ConfigError(key, value, f"a whole number from {low} to {high}")
     return value
 
 
 def _require_health_interval(value: Any) -> int:
-    if isinstance(value, str) and value.strip().isdigit():
-        value = int(value.strip())
+    value = _whole_number(value)
     if isinstance(value, bool) or value not in HEALTH_CHECK_INTERVALS:
         raise ConfigError("healthCheckInterval", value, "10 (fast) or 30 seconds")
     return value

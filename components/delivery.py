@@ -6,8 +6,6 @@ construction with the same pure validator as stack config, before any child is
 declared, so bad input never leaves a half-created stack.
 """
 
-from __future__ import annotations
-
 from collections.abc import Mapping
 from typing import Any, NotRequired, TypedDict
 
@@ -60,8 +58,10 @@ class RegionWeightArgs(TypedDict):
 class MultiRegionAssetDeliveryArgs(TypedDict):
     """Arguments of :class:`MultiRegionAssetDelivery` (stack config key in brackets).
 
-    These shape the resource graph (how many buckets, which records), so they take
-    plain values, not outputs of other resources.
+    Arguments that another resource may produce (zone ids, ARNs, tags) are
+    ``pulumi.Input``: they are validated when their value is plain and passed through
+    when it is an output. Arguments that shape the resource graph (regions, weights,
+    modes, switches) must be plain values.
     """
 
     regions: list[RegionWeightArgs]
@@ -78,7 +78,7 @@ class MultiRegionAssetDeliveryArgs(TypedDict):
     """10 (default, fast) or 30 seconds [``healthCheckInterval``]."""
     health_check_failure_threshold: NotRequired[int]
     """1-10 consecutive failures; default 3 [``healthCheckFailureThreshold``]."""
-    routing_zone_id: NotRequired[str]
+    routing_zone_id: NotRequired[pulumi.Input[str]]
     """An existing public hosted zone for the routing records [``routingZoneId``]."""
     routing_zone_name: NotRequired[str]
     """Name of the dedicated zone created when no zone id is given [``routingZoneName``]."""
@@ -86,11 +86,11 @@ class MultiRegionAssetDeliveryArgs(TypedDict):
     """TTL of the routing records in seconds, 1-60; default 10 [``routingTtl``]."""
     domain_names: NotRequired[list[str]]
     """Custom domain names for the distribution [``domainNames``]."""
-    certificate_arn: NotRequired[str]
+    certificate_arn: NotRequired[pulumi.Input[str]]
     """ACM certificate in us-east-1 covering ``domain_names`` [``certificateArn``]."""
     price_class: NotRequired[str]
     """``PriceClass_All`` (default), ``PriceClass_200`` or ``PriceClass_100`` [``priceClass``]."""
-    web_acl_arn: NotRequired[str]
+    web_acl_arn: NotRequired[pulumi.Input[str]]
     """A WAFv2 web ACL (scope CLOUDFRONT) to attach [``webAclArn``]."""
     noncurrent_version_days: NotRequired[int]
     """Days before noncurrent object versions expire; default 30 [``noncurrentVersionDays``]."""
@@ -131,21 +131,11 @@ def config_from_args(args: MultiRegionAssetDeliveryArgs | Mapping[str, Any]) -> 
 class MultiRegionAssetDelivery(pulumi.ComponentResource):
     """Public files served by CloudFront from S3 buckets in several regions at once."""
 
-    config: DeliveryConfig
-    """The validated configuration the component was built from."""
-    buckets: dict[str, DataBucket]
-    """Per region: the data bucket and its settings."""
-    replication: Replication
-    """The replication role and each source bucket's replication configuration."""
-    routing: RoutingTable
-    """The routing zone, health checks and TXT records."""
-    edge: EdgeFunction
-    """The Lambda@Edge router."""
-    cdn: Distribution
-    """The origin access identity (None with ``sigv4``) and the distribution."""
-    encryption_keys: EncryptionKeys | None
-    """With ``encryption: kms``: the key ARN per region and the keys created."""
-
+    # The class docstring and the class-level annotations below become the component's
+    # schema (its description and outputs; keep the docstring one line, so the schema is
+    # the same on every Python version). The Python-only typed handles on the children
+    # (config, buckets, replication, routing, edge, cdn, encryption_keys) are annotated
+    # in __init__.
     distribution_id: pulumi.Output[str]
     """CloudFront distribution id (for invalidations)."""
     domain_name: pulumi.Output[str]
@@ -181,7 +171,7 @@ class MultiRegionAssetDelivery(pulumi.ComponentResource):
     ) -> None:
         config = config_from_args(args)  # before anything is registered
         super().__init__(COMPONENT_TYPE, name, {}, opts)
-        self.config = config
+        self.config: DeliveryConfig = config  # the validated configuration
         regions = config.region_names
         tags = merged_tags(config.tags, {COMPONENT_TAG: name})
         # Data sources first: a missing answer stops here, before any child exists.
@@ -198,7 +188,7 @@ class MultiRegionAssetDelivery(pulumi.ComponentResource):
         replication_role = create_replication_role(
             name, account_id=account_id, tags=tags, parent=self
         )
-        self.encryption_keys = (
+        self.encryption_keys: EncryptionKeys | None = (
             create_encryption_keys(
                 name,
                 regions,
@@ -216,7 +206,7 @@ class MultiRegionAssetDelivery(pulumi.ComponentResource):
         )
         key_arns = self.encryption_keys.key_arns if self.encryption_keys else None
 
-        self.buckets = {
+        self.buckets: dict[str, DataBucket] = {
             region: create_data_bucket(
                 name,
                 region,
@@ -252,7 +242,7 @@ class MultiRegionAssetDelivery(pulumi.ComponentResource):
             if config.health_checks
             else {}
         )
-        self.replication = create_replication(
+        self.replication: Replication = create_replication(
             name,
             self.buckets,
             primary_region=config.primary_region,
@@ -262,7 +252,7 @@ class MultiRegionAssetDelivery(pulumi.ComponentResource):
             kms_key_arns=key_arns,
             parent=self,
         )
-        self.routing = create_routing_table(
+        self.routing: RoutingTable = create_routing_table(
             name,
             self.buckets,
             config.weights,
@@ -277,7 +267,7 @@ class MultiRegionAssetDelivery(pulumi.ComponentResource):
             tags=tags,
             parent=self,
         )
-        self.edge = create_edge_function(
+        self.edge: EdgeFunction = create_edge_function(
             name,
             role=edge_role,
             primary_region=config.primary_region,
@@ -297,7 +287,7 @@ class MultiRegionAssetDelivery(pulumi.ComponentResource):
         if self.edge.origin_read_policy is not None:
             ready.append(self.edge.origin_read_policy)
         failover_region = config.secondary_regions[0]
-        self.cdn = create_distribution(
+        self.cdn: Distribution = create_distribution(
             name,
             oai=oai,
             routed_domain=self.buckets[config.primary_region].regional_domain,

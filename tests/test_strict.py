@@ -3,7 +3,6 @@ sources a mock does not answer are named, and the known-key registry stays in on
 
 from __future__ import annotations
 
-import typing
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +22,7 @@ TWO = [{"region": "us-east-1", "weight": 50}, {"region": "eu-west-1", "weight": 
 def test_every_known_key_is_a_component_argument_and_back() -> None:
     """One registry: a key added to DeliveryConfig without its argument (or the reverse)
     fails here, naming what is missing."""
-    hints = typing.get_type_hints(MultiRegionAssetDeliveryArgs)
+    hints = MultiRegionAssetDeliveryArgs.__annotations__
     assert set(ARGUMENT_NAMES) - set(hints) == set(), "add these to MultiRegionAssetDeliveryArgs"
     assert set(hints) - set(ARGUMENT_NAMES) == set(), "add these to DeliveryConfig (config.py)"
 
