@@ -1,8 +1,8 @@
 """Assemble the edge function's code archive from files on this machine.
 
-The archive holds ``edge_handler/`` (this repository's function), the rendered
-``edge_config.json`` at the root, and the DNS library's package files taken from the
-deploying environment, so building it needs no network. The file map is pure data:
+The archive holds ``edge_handler/`` (this repository's function, standard library
+only) and the rendered ``edge_config.json`` at the root, so building it needs no
+network and the function imports nothing it has to compile from a third party. The file map is pure data:
 the component turns it into a ``pulumi.AssetArchive``; the lab and the benchmark turn
 it into zip bytes with :func:`zip_archive`.
 """
@@ -12,8 +12,6 @@ from __future__ import annotations
 import io
 import zipfile
 from pathlib import Path
-
-import dnslib
 
 from . import edge_handler
 
@@ -36,10 +34,8 @@ def _package_sources(package_dir: Path, arc_prefix: str) -> dict[str, Path]:
 
 
 def edge_source_files() -> dict[str, Path]:
-    """The function's code and the DNS library, by archive name (config not included)."""
-    files = _package_sources(Path(edge_handler.__file__).parent, "edge_handler")
-    files.update(_package_sources(Path(dnslib.__file__).parent, "dnslib"))
-    return files
+    """The function's code by archive name (config not included)."""
+    return _package_sources(Path(edge_handler.__file__).parent, "edge_handler")
 
 
 def edge_archive_contents(config_json: str) -> dict[str, bytes]:

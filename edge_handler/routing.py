@@ -36,8 +36,12 @@ Failover (the origin group's second attempt, marked by a header):
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from hashlib import blake2b
 from math import log
+
+try:  # the BLAKE2 module itself: hashlib would also load OpenSSL's bindings (cold start)
+    from _blake2 import blake2b
+except ImportError:  # an interpreter built without it
+    from hashlib import blake2b
 
 RECORD_VERSION = "1"
 MAX_WEIGHT = 255

@@ -4,29 +4,34 @@ The servers are tried in turn, staggered: each gets an equal share of what is le
 of the budget before the next one is also asked, and a late answer from an earlier
 server still counts. A name server given by name (Route 53's ``ns-1.awsdns-01.org``)
 is resolved with the system resolver inside the same budget (on a helper thread,
-since ``getaddrinfo`` has no timeout) and remembered for ``ADDRESS_TTL_S``.
+since ``getaddrinfo`` has no timeout), IPv4 first, and remembered for
+``ADDRESS_TTL_S``.
 
 An answer is good when it is NOERROR with at least one TXT record for the name; the
 TTL is the lowest among them. SERVFAIL, NXDOMAIN, an empty answer, an unparsable
 packet or a refused/closed port fail that server. A truncated answer (TC bit) is
-retried over TCP to the same server within the remaining budget. Only packets that
-match our query id and question are considered, so a stray datagram is not an
-answer.
+retried over TCP to the same server within the remaining budget; its answer section
+is never read (it may stop mid-record). Only responses (QR set) that match our query
+id and question are considered, so a stray datagram is not an answer. The wire
+format is :mod:`edge_handler.dns_message` (standard library only).
+
+Sockets and the helper thread come from the C modules ``_socket`` and ``_thread``:
+``socket.py`` and ``threading.py`` add nothing used here and cost more CPU to import
+than this module, on every cold start (docs/ARCHITECTURE.md, "Cold start").
 """
 
 from __future__ import annotations
 
+import _socket
 import os
 import select
-import socket
 import struct
-import threading
 import time
+from _thread import allocate_lock, start_new_thread
 from collections.abc import Sequence
 
-from dnslib import EDNS0, QTYPE, RCODE, DNSHeader, DNSQuestion, DNSRecord
+from . import dns_message as wire
 
-EDNS_PAYLOAD = 1232
 ADDRESS_TTL_S = 300.0
 
 
@@ -46,11 +51,10 @@ class DnsTxtResolver:
         """Return ``(TXT values, TTL)`` or raise :class:`LookupFailed`."""
         deadline = time.monotonic() + timeout_s
         query_id = int.from_bytes(os.urandom(2), "big")
-        query = DNSRecord(DNSHeader(id=query_id, rd=0), q=DNSQuestion(record, QTYPE.TXT))
-        query.add_ar(EDNS0(udp_len=EDNS_PAYLOAD))
-        packet = query.pack()
+        packet = wire.encode_query(query_id, record)
+        question = (wire.name_labels(record), wire.TYPE_TXT, wire.CLASS_IN)
         errors: list[str] = []
-        pending: dict[socket.socket, tuple[str, tuple]] = {}
+        pending: dict[_socket.socket, tuple[str, int, tuple]] = {}
         try:
             for index, (host, port) in enumerate(nameservers):
                 now = time.monotonic()
@@ -60,11 +64,11 @@ class DnsTxtResolver:
                 label = f"{host}:{port}"
                 try:
                     family, address = self._address(host, port, share_end)
-                    sock = socket.socket(family, socket.SOCK_DGRAM)
+                    sock = _socket.socket(family, _socket.SOCK_DGRAM)
                 except (OSError, LookupFailed) as error:
                     errors.append(f"{label}: {error}")
                     continue
-                pending[sock] = (label, address)
+                pending[sock] = (label, family, address)
                 try:
                     sock.setblocking(False)
                     sock.connect(address)
@@ -73,13 +77,13 @@ class DnsTxtResolver:
                     errors.append(f"{label}: {error}")
                     _drop(pending, sock)
                     continue
-                answer = _wait(pending, share_end, deadline, query_id, record, packet, errors)
+                answer = _wait(pending, share_end, deadline, question, query_id, packet, errors)
                 if answer is not None:
                     return answer
-            answer = _wait(pending, deadline, deadline, query_id, record, packet, errors)
+            answer = _wait(pending, deadline, deadline, question, query_id, packet, errors)
             if answer is not None:
                 return answer
-            for label, _ in pending.values():
+            for label, _, _ in pending.values():
                 errors.append(f"{label}: no answer within {timeout_s * 1000:.0f} ms in total")
         finally:
             for sock in pending:
@@ -88,9 +92,9 @@ class DnsTxtResolver:
 
     def _address(self, host: str, port: int, deadline: float) -> tuple[int, tuple]:
         """``(family, sockaddr)`` for a name server; names resolved within ``deadline``."""
-        for family in (socket.AF_INET, socket.AF_INET6):
+        for family in (_socket.AF_INET, _socket.AF_INET6):
             try:
-                socket.inet_pton(family, host)
+                _socket.inet_pton(family, host)
             except OSError:
                 continue
             return family, (host, port)
@@ -98,23 +102,24 @@ class DnsTxtResolver:
         if cached is not None and cached[0] > time.monotonic():
             return cached[1]
         result: list = []
-        done = threading.Event()
+        done = allocate_lock()
+        done.acquire()
 
         def resolve() -> None:
             try:
-                result.append(socket.getaddrinfo(host, port, type=socket.SOCK_DGRAM))
+                result.append(_socket.getaddrinfo(host, port, 0, _socket.SOCK_DGRAM))
             except OSError as error:
                 result.append(error)
             finally:
-                done.set()
+                done.release()
 
-        threading.Thread(target=resolve, name=f"resolve-{host}", daemon=True).start()
-        if not done.wait(max(0.0, deadline - time.monotonic())):
+        start_new_thread(resolve, ())
+        if not done.acquire(True, max(0.0, deadline - time.monotonic())):
             raise LookupFailed(f"resolving name server {host} took too long")
         if isinstance(result[0], OSError):
             raise LookupFailed(f"cannot resolve name server {host}: {result[0]}")
         # IPv4 first: edge locations and Lambda reach IPv4 everywhere.
-        infos = sorted(result[0], key=lambda info: info[0] != socket.AF_INET)
+        infos = sorted(result[0], key=lambda info: info[0] != _socket.AF_INET)
         if not infos:
             raise LookupFailed(f"name server {host} has no address")
         chosen = (infos[0][0], infos[0][4])
@@ -123,11 +128,11 @@ class DnsTxtResolver:
 
 
 def _wait(
-    pending: dict[socket.socket, tuple[str, tuple]],
+    pending: dict[_socket.socket, tuple[str, int, tuple]],
     until: float,
     deadline: float,
+    question: wire.Question,
     query_id: int,
-    record: str,
     packet: bytes,
     errors: list[str],
 ) -> tuple[list[str], int] | None:
@@ -138,77 +143,91 @@ def _wait(
             return None
         readable, _, _ = select.select(list(pending), [], [], remaining)
         for sock in readable:
-            label, address = pending[sock]
+            label, family, address = pending[sock]
             try:
-                reply = DNSRecord.parse(sock.recv(65535))
-            except Exception as error:  # a refused port, or bytes dnslib cannot parse
+                reply = sock.recv(65535)
+                header, answers_at = _answering(reply, question, query_id)
+            except (OSError, wire.DnsFormatError) as error:  # refused port, or not DNS
                 errors.append(f"{label}: {type(error).__name__}: {error}")
                 _drop(pending, sock)
                 continue
-            if reply.header.id != query_id or not _same_question(reply, record):
-                continue
-            if reply.header.tc:
-                try:
-                    reply = _query_tcp(address, packet, deadline, query_id)
-                except Exception as error:
-                    errors.append(f"{label}: truncated over UDP, TCP failed: {error!r}")
-                    _drop(pending, sock)
-                    continue
+            if header is None:
+                continue  # a response to something else: keep waiting
             try:
-                return _txt_answer(reply, record)
-            except LookupFailed as error:
-                errors.append(f"{label}: {error}")
+                if header.truncated:
+                    reply, header, answers_at = _query_tcp(
+                        family, address, packet, deadline, question, query_id
+                    )
+                return _txt_answer(reply, header, answers_at, question)
+            except (OSError, wire.DnsFormatError, LookupFailed) as error:
+                prefix = "truncated over UDP, TCP failed: " if header.truncated else ""
+                errors.append(f"{label}: {prefix}{type(error).__name__}: {error}")
                 _drop(pending, sock)
     return None
 
 
-def _drop(pending: dict[socket.socket, tuple[str, tuple]], sock: socket.socket) -> None:
+def _drop(pending: dict[_socket.socket, tuple[str, int, tuple]], sock: _socket.socket) -> None:
     del pending[sock]
     sock.close()
 
 
-def _same_question(reply: DNSRecord, record: str) -> bool:
-    return any(
-        question.qtype == QTYPE.TXT and _same_name(question.qname, record)
-        for question in reply.questions
-    )
+def _answering(
+    reply: bytes, question: wire.Question, query_id: int
+) -> tuple[wire.Header | None, int]:
+    """The header and the offset of the answer section when ``reply`` answers our
+    query; ``(None, 0)`` for a well-formed message that answers something else."""
+    header = wire.decode_header(reply)
+    questions, answers_at = wire.decode_questions(reply, header)
+    if not header.is_response or header.id != query_id or question not in questions:
+        return None, 0
+    return header, answers_at
 
 
-def _same_name(name: object, record: str) -> bool:
-    return str(name).rstrip(".").lower() == record.lower()
-
-
-def _txt_answer(reply: DNSRecord, record: str) -> tuple[list[str], int]:
-    rcode = reply.header.rcode
-    if rcode != RCODE.NOERROR:
-        raise LookupFailed(f"answered {RCODE.get(rcode, rcode)}")
+def _txt_answer(
+    reply: bytes, header: wire.Header, answers_at: int, question: wire.Question
+) -> tuple[list[str], int]:
+    if header.rcode != 0:
+        raise LookupFailed(f"answered {wire.RCODE_NAMES.get(header.rcode, header.rcode)}")
     values: list[str] = []
     ttl: int | None = None
-    for rr in reply.rr:
-        if rr.rtype != QTYPE.TXT or not _same_name(rr.rname, record):
+    for rr in wire.decode_answers(reply, header, answers_at):
+        if rr.rtype != wire.TYPE_TXT or rr.name != question[0]:
             continue
-        values.append(b"".join(rr.rdata.data).decode("utf-8", "replace"))
+        values.append(b"".join(wire.txt_strings(rr.rdata)).decode("utf-8", "replace"))
         ttl = rr.ttl if ttl is None else min(ttl, rr.ttl)
     if ttl is None:
         raise LookupFailed("answered NOERROR with no TXT record")
     return values, ttl
 
 
-def _query_tcp(address: tuple, packet: bytes, deadline: float, query_id: int) -> DNSRecord:
+def _query_tcp(
+    family: int,
+    address: tuple,
+    packet: bytes,
+    deadline: float,
+    question: wire.Question,
+    query_id: int,
+) -> tuple[bytes, wire.Header, int]:
     """The same query over TCP (RFC 7766 framing), bounded by ``deadline``."""
     remaining = deadline - time.monotonic()
     if remaining <= 0:
         raise TimeoutError("no time left for the TCP retry")
-    with socket.create_connection(address[:2], timeout=remaining) as conn:
+    conn = _socket.socket(family, _socket.SOCK_STREAM)
+    try:
+        conn.settimeout(remaining)
+        conn.connect(address)
         conn.sendall(struct.pack("!H", len(packet)) + packet)
         length = struct.unpack("!H", _recv_exact(conn, 2, deadline))[0]
-        reply = DNSRecord.parse(_recv_exact(conn, length, deadline))
-    if reply.header.id != query_id:
-        raise ValueError(f"TCP answer has id {reply.header.id}, expected {query_id}")
-    return reply
+        reply = _recv_exact(conn, length, deadline)
+    finally:
+        conn.close()
+    header, answers_at = _answering(reply, question, query_id)
+    if header is None:
+        raise wire.DnsFormatError(f"TCP answer does not answer query id {query_id} for TXT")
+    return reply, header, answers_at
 
 
-def _recv_exact(conn: socket.socket, size: int, deadline: float) -> bytes:
+def _recv_exact(conn: _socket.socket, size: int, deadline: float) -> bytes:
     data = b""
     while len(data) < size:
         remaining = deadline - time.monotonic()

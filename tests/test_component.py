@@ -519,13 +519,15 @@ def test_edge_role_trusts_lambda_and_edgelambda_and_may_only_log(stack: Recordin
         assert f"/aws/lambda/us-east-1.{function.state['name']}" in resource
 
 
-def test_edge_archive_holds_handler_dns_library_and_rendered_config(
+def test_edge_archive_holds_the_handler_and_rendered_config_only(
     stack: RecordingMocks,
 ) -> None:
     contents = edge_archive(stack)
     assert "edge_handler/handler.py" in contents
     assert "edge_handler/__init__.py" in contents
-    assert "dnslib/__init__.py" in contents and "dnslib/dns.py" in contents
+    assert "edge_handler/dns_message.py" in contents
+    # Standard library only: no third-party package to compile at cold start.
+    assert {name.partition("/")[0] for name in contents} == {"edge_handler", "edge_config.json"}
     assert not [n for n in contents if "__pycache__" in n or n.endswith(".pyc")]
     config = json.loads(contents["edge_config.json"])
     assert config["version"] == 1

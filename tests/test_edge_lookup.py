@@ -7,6 +7,7 @@ timeout itself runs on real time.
 
 from __future__ import annotations
 
+import _socket
 import contextlib
 import copy
 import json
@@ -15,7 +16,7 @@ import socketserver
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -26,7 +27,7 @@ from asset_delivery.edge_handler.handler import EdgeRouter
 from asset_delivery.edge_handler.table import RoutingTableCache
 from asset_delivery.edge_handler.txt_lookup import DnsTxtResolver, LookupFailed
 from asset_delivery.lab.cloudfront_rules import rewrite_is_valid_or_unchanged
-from dnslib import QTYPE, RCODE, RR, TXT, DNSRecord
+from dnslib import QTYPE, RCODE, RR, TXT, A, DNSLabel, DNSRecord
 
 RECORD = "_routes.assets.example.com"
 FIXTURES = Path(__file__).resolve().parent / "edge_fixtures"
@@ -45,6 +46,9 @@ class FakeZone:
         self.values: list[str | list[str]] = []
         self.ttl = 30
         self.ttls: list[int] | None = None
+        # mode "craft": UDP datagrams made from the query; TCP answers normally
+        self.craft: Callable[[DNSRecord, bytes], list[bytes]] | None = None
+        self.tcp_garbage = False
         self.udp_queries = 0
         self.tcp_queries = 0
         self._lock = threading.Lock()
@@ -57,7 +61,7 @@ class FakeZone:
     def queries(self) -> int:
         return self.udp_queries + self.tcp_queries
 
-    def reply(self, data: bytes, over_tcp: bool) -> bytes | None:
+    def reply(self, data: bytes, over_tcp: bool) -> bytes | list[bytes] | None:
         with self._lock:
             if over_tcp:
                 self.tcp_queries += 1
@@ -66,8 +70,14 @@ class FakeZone:
         request = DNSRecord.parse(data)
         if self.mode == "silent":
             return None
-        if self.mode == "garbage":
+        if self.mode == "garbage" or (over_tcp and self.tcp_garbage):
             return b"\x00\x01this is not a dns message"
+        if self.mode == "craft" and not over_tcp and self.craft is not None:
+            return self.craft(request, self.answer(request, over_tcp).pack())
+        return self.answer(request, over_tcp).pack()
+
+    def answer(self, request: DNSRecord, over_tcp: bool) -> DNSRecord:
+        """The zone's reply in the current mode ("craft" answers like "answer")."""
         reply = request.reply()
         if self.mode == "servfail":
             reply.header.rcode = RCODE.SERVFAIL
@@ -79,15 +89,15 @@ class FakeZone:
             for index, value in enumerate(self.values):
                 ttl = self.ttls[index] if self.ttls else self.ttl
                 reply.add_answer(RR(request.q.qname, QTYPE.TXT, ttl=ttl, rdata=TXT(value)))
-        return reply.pack()
+        return reply
 
 
 class _UDPHandler(socketserver.BaseRequestHandler):
     def handle(self) -> None:
         data, sock = self.request
         answer = self.server.zone.reply(data, over_tcp=False)
-        if answer is not None:
-            sock.sendto(answer, self.client_address)
+        for datagram in answer if isinstance(answer, list) else [answer] if answer else []:
+            sock.sendto(datagram, self.client_address)
 
 
 class _TCPHandler(socketserver.BaseRequestHandler):
@@ -416,3 +426,170 @@ def test_unresolvable_name_server_fails_within_the_budget() -> None:
     with pytest.raises(LookupFailed):
         DnsTxtResolver()(RECORD, [("no-such-host.invalid", 53)], 0.5)
     assert time.monotonic() - started < 1.5
+
+
+# --- hostile or unrelated answers (the codec's checks, seen through the resolver) --------
+
+
+def _with_header(packet: bytes, *, query_id: int | None = None, flags: int | None = None) -> bytes:
+    head = bytearray(packet[:4])
+    if query_id is not None:
+        head[0:2] = query_id.to_bytes(2, "big")
+    if flags is not None:
+        head[2:4] = flags.to_bytes(2, "big")
+    return bytes(head) + packet[4:]
+
+
+def _answer_section_at(packet: bytes) -> int:
+    """Offset of the first answer: after the header and the one question."""
+    offset = 12
+    while packet[offset]:
+        offset += 1 + packet[offset]
+    return offset + 5
+
+
+HOSTILE_ANSWERS = {
+    # the answer's name points at itself: a compression loop
+    "compression loop": (
+        lambda good: (
+            good[: _answer_section_at(good)]
+            + bytes([0xC0 | (_answer_section_at(good) >> 8), _answer_section_at(good) & 0xFF])
+            + good[_answer_section_at(good) + 2 :]
+        ),
+        "does not point back",
+    ),
+    "pointer out of range": (
+        lambda good: (
+            good[: _answer_section_at(good)] + b"\xff\xff" + good[_answer_section_at(good) + 2 :]
+        ),
+        "does not point back",
+    ),
+    "truncated RDATA": (lambda good: good[:-3], "remain"),
+    "reserved label type": (
+        lambda good: (
+            good[: _answer_section_at(good)] + b"\x80" + good[_answer_section_at(good) + 1 :]
+        ),
+        "reserved",
+    ),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(HOSTILE_ANSWERS))
+def test_a_hostile_answer_fails_that_server_with_the_reason(server, kind: str) -> None:
+    zone, port = server
+    zone.set_table({"us-east-1": 1})
+    mangle, reason = HOSTILE_ANSWERS[kind]
+    zone.mode, zone.craft = "craft", lambda request, good: [mangle(good)]
+    with pytest.raises(LookupFailed, match=reason):
+        DnsTxtResolver()(RECORD, [("127.0.0.1", port)], 2.0)
+
+
+@pytest.mark.parametrize(
+    ("values", "qname", "qtype", "reason"),
+    [
+        ([], RECORD, QTYPE.TXT, "no TXT record"),
+        (["v=1 region=us-east-1 weight=1"], "other.example.com", QTYPE.TXT, "no TXT record"),
+        (["192.0.2.1"], RECORD, QTYPE.A, "no TXT record"),
+    ],
+)
+def test_records_of_another_type_or_name_are_not_the_answer(
+    server, values: list[str], qname: str, qtype: int, reason: str
+) -> None:
+    zone, port = server
+
+    def craft(request: DNSRecord, good: bytes) -> list[bytes]:
+        reply = request.reply()
+        for value in values:
+            rdata = A(value) if qtype == QTYPE.A else TXT(value)
+            reply.add_answer(RR(qname, qtype, ttl=30, rdata=rdata))
+        return [reply.pack()]
+
+    zone.mode, zone.craft = "craft", craft
+    with pytest.raises(LookupFailed, match=reason):
+        DnsTxtResolver()(RECORD, [("127.0.0.1", port)], 2.0)
+
+
+def test_replies_to_other_queries_are_ignored_until_ours_arrives(server) -> None:
+    zone, port = server
+    zone.set_table({"us-east-1": 7})
+
+    def craft(request: DNSRecord, good: bytes) -> list[bytes]:
+        other_question = request.reply()
+        other_question.questions[0].qname = DNSLabel("other.example.com")
+        other_question.add_answer(
+            RR("other.example.com", QTYPE.TXT, ttl=30, rdata=TXT("v=1 region=eu-west-1 weight=9"))
+        )
+        other_type = request.reply()
+        other_type.questions[0].qtype = QTYPE.A
+        return [
+            _with_header(good, query_id=(request.header.id + 1) % 65536),  # another id
+            _with_header(good, flags=0x0000),  # not a response (QR clear): our query echoed
+            other_question.pack(),
+            other_type.pack(),
+            good,
+        ]
+
+    zone.mode, zone.craft = "craft", craft
+    values, ttl = DnsTxtResolver()(RECORD, [("127.0.0.1", port)], 2.0)
+    assert (values, ttl) == (["v=1 region=us-east-1 weight=7"], 30)
+
+
+def test_only_replies_to_other_queries_mean_no_answer_within_the_budget(server) -> None:
+    zone, port = server
+    zone.set_table({"us-east-1": 7})
+    zone.mode = "craft"
+    zone.craft = lambda request, good: [_with_header(good, query_id=request.header.id ^ 0xFFFF)]
+    with pytest.raises(LookupFailed, match="no answer within 300 ms"):
+        DnsTxtResolver()(RECORD, [("127.0.0.1", port)], 0.3)
+
+
+def test_a_truncated_answer_cut_mid_record_is_retried_over_tcp(server) -> None:
+    zone, port = server
+    zone.set_table({"us-east-1": 3, "eu-west-1": 4})
+    zone.mode = "craft"
+    zone.craft = lambda request, good: [_with_header(good[:-5], flags=0x8600)]  # QR AA TC
+    values, _ = DnsTxtResolver()(RECORD, [("127.0.0.1", port)], 2.0)
+    assert sorted(values) == ["v=1 region=eu-west-1 weight=4", "v=1 region=us-east-1 weight=3"]
+    assert (zone.udp_queries, zone.tcp_queries) == (1, 1)
+
+
+def test_a_failed_tcp_retry_fails_that_server_and_the_next_one_answers(server) -> None:
+    zone, port = server
+    zone.set_table({"us-east-1": 3})
+    zone.mode, zone.tcp_garbage = "truncate", True
+    with dns_server() as (other_zone, other_port):
+        other_zone.set_table({"eu-west-1": 5})
+        values, _ = DnsTxtResolver()(RECORD, [("127.0.0.1", port), ("127.0.0.1", other_port)], 2.0)
+    assert values == ["v=1 region=eu-west-1 weight=5"]
+    assert zone.tcp_queries == 1
+
+
+def test_a_failed_tcp_retry_is_reported(server) -> None:
+    zone, port = server
+    zone.set_table({"us-east-1": 3})
+    zone.mode, zone.tcp_garbage = "truncate", True
+    with pytest.raises(LookupFailed, match="truncated over UDP, TCP failed"):
+        DnsTxtResolver()(RECORD, [("127.0.0.1", port)], 2.0)
+
+
+def test_name_server_addresses_are_cached_and_ipv4_comes_first(
+    server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    zone, port = server
+    zone.set_table({"us-east-1": 3})
+    calls: list[str] = []
+
+    def fake_getaddrinfo(host, service, family=0, type=0, *rest):
+        calls.append(host)
+        return [
+            (socket.AF_INET6, socket.SOCK_DGRAM, 17, "", ("::1", service, 0, 0)),
+            (socket.AF_INET, socket.SOCK_DGRAM, 17, "", ("127.0.0.1", service)),
+        ]
+
+    monkeypatch.setattr(_socket, "getaddrinfo", fake_getaddrinfo)
+    resolver = DnsTxtResolver()
+    for _ in range(3):  # the server listens on 127.0.0.1 only: IPv6 first would time out
+        values, _ = resolver(RECORD, [("ns-1.awsdns-01.org", port)], 1.0)
+        assert values == ["v=1 region=us-east-1 weight=3"]
+    assert calls == ["ns-1.awsdns-01.org"]
+    assert zone.queries == 3
