@@ -61,6 +61,9 @@ CONNECTION_ATTEMPTS_RANGE = (1, 3)
 NONCURRENT_DAYS_RANGE = (1, 3650)
 HEALTH_CHECK_INTERVALS = (10, 30)  # Route 53: 10 s ("fast") or 30 s
 FAILURE_THRESHOLD_RANGE = (1, 10)
+EDGE_MEMORY_MB_RANGE = (128, 3008)  # what Lambda@Edge allows for origin-facing functions
+ROUTING_MODES: tuple[str, ...] = ("weighted", "latency")
+LOCALITY_TAU_MS_RANGE = (1, 1000)
 
 _ACM_ARN = re.compile(r"^arn:aws:acm:us-east-1:\d{12}:certificate/[0-9a-f-]{36}$")
 _WAF_ARN = re.compile(r"^arn:aws:wafv2:us-east-1:\d{12}:global/webacl/[\w-]+/[0-9a-f-]{36}$")
@@ -394,6 +397,9 @@ class DeliveryConfig:
     origin_connection_timeout: int = setting(whole(*CONNECTION_TIMEOUT_RANGE), 3)
     origin_connection_attempts: int = setting(whole(*CONNECTION_ATTEMPTS_RANGE), 1)
     force_destroy: bool = setting(boolean, False)
+    edge_memory_mb: int = setting(whole(*EDGE_MEMORY_MB_RANGE), 128)
+    routing_mode: str = setting(one_of(ROUTING_MODES), "weighted")
+    locality_tau_ms: int = setting(whole(*LOCALITY_TAU_MS_RANGE), 20)
     rehearse_outage: tuple[str, ...] = setting(_checked_later, ())
     # A plain {key: value} map, or a pulumi.Output computed elsewhere.
     tags: Any = setting(lambda _key, value: validate_tags(value), None)

@@ -100,6 +100,14 @@ class MultiRegionAssetDeliveryArgs(TypedDict):
     """Routed origin connection attempts, 1-3; default 1 [``originConnectionAttempts``]."""
     force_destroy: NotRequired[bool]
     """Let ``pulumi destroy`` delete non-empty buckets; default false [``forceDestroy``]."""
+    edge_memory_mb: NotRequired[int]
+    """The edge function's memory, 128-3008 MB; CPU (and cold start) scale with it;
+    default 128 [``edgeMemoryMb``]."""
+    routing_mode: NotRequired[str]
+    """``weighted`` (default) or ``latency``: weights times nearness [``routingMode``]."""
+    locality_tau_ms: NotRequired[int]
+    """Latency mode's scale: a region ``tau`` ms further away counts 1/e as much, 1-1000;
+    default 20 [``localityTauMs``]."""
     rehearse_outage: NotRequired[list[str]]
     """Regions whose health check is inverted, to rehearse their outage [``rehearseOutage``]."""
     tags: NotRequired[Tags]
@@ -278,6 +286,9 @@ class MultiRegionAssetDelivery(pulumi.ComponentResource):
             auth="sigv4" if config.function_signs else "oai",
             read_bucket_arns=[b.bucket.arn for b in self.buckets.values()],
             kms_key_arns=key_arns,
+            memory_mb=config.edge_memory_mb,
+            routing_mode=config.routing_mode,
+            locality_tau_ms=config.locality_tau_ms,
             tags=tags,
             account_id=account_id,
             parent=self,

@@ -11,12 +11,16 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 
+from .locality import locality_section
+
 EDGE_CONFIG_VERSION = 1
 FAILOVER_HEADER = "x-asset-failover"
 REGION_HEADER = "x-asset-region"
 DEFAULT_LOOKUP_TIMEOUT_MS = 300
 DEFAULT_MIN_TTL_S = 1
 DEFAULT_MAX_TTL_S = 60
+DEFAULT_ROUTING_MODE = "weighted"
+DEFAULT_TAU_MS = 20
 
 
 def render_edge_config(
@@ -32,12 +36,15 @@ def render_edge_config(
     max_ttl_s: int = DEFAULT_MAX_TTL_S,
     failover_header: str = FAILOVER_HEADER,
     region_header: str = REGION_HEADER,
+    locality: Mapping[str, object] | None = None,
 ) -> str:
     """Return the edge configuration document as deterministic JSON text.
 
     ``region_domains`` maps each region to its data bucket's *regional* domain
     (``<bucket>.s3.<region>.amazonaws.com``); ``nameservers`` are the routing zone's
     own name servers (``host`` or ``host:port``), queried directly by the function.
+    ``locality`` is the latency-routing section (:func:`asset_delivery.locality.
+    locality_section`); by default weighted routing, rows included all the same.
     """
     if primary_region not in region_domains:
         raise ValueError(
@@ -60,5 +67,8 @@ def render_edge_config(
         "auth": auth,
         "failover_header": failover_header,
         "region_header": region_header,
+        "locality": dict(
+            locality or locality_section(DEFAULT_ROUTING_MODE, DEFAULT_TAU_MS, region_domains)
+        ),
     }
     return json.dumps(document, indent=2, sort_keys=False) + "\n"

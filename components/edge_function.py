@@ -19,12 +19,12 @@ from .edge_package import EDGE_CONFIG_NAME, HANDLER, edge_source_files
 from .iam import service_trust_policy
 from .kms import key_grant_statement
 from .kms import region_sid as _sid
+from .locality import locality_section
 from .tags import Tags
 
 EDGE_REGION = "us-east-1"  # Lambda@Edge functions must live in us-east-1.
 RUNTIME = "python3.13"
 TIMEOUT_S = 5  # DNS lookups are bounded at 300 ms; origin-request allows up to 30 s.
-MEMORY_MB = 128
 
 
 def edge_asset_archive(config_json: str) -> pulumi.AssetArchive:
@@ -122,6 +122,9 @@ def create_edge_function(
     name_servers: pulumi.Output[list[str]],
     replication: str,
     auth: str,
+    memory_mb: int,
+    routing_mode: str,
+    locality_tau_ms: float,
     read_bucket_arns: Sequence[pulumi.Output[str]] = (),
     kms_key_arns: Mapping[str, pulumi.Output[str]] | None = None,
     tags: Tags,
@@ -145,6 +148,7 @@ def create_edge_function(
             nameservers=values[1],
             replication=replication,
             auth=auth,
+            locality=locality_section(routing_mode, locality_tau_ms, regions),
         )
     )
     function = aws.lambda_.Function(
@@ -158,7 +162,7 @@ def create_edge_function(
         code=config_json.apply(edge_asset_archive),
         publish=True,
         timeout=TIMEOUT_S,
-        memory_size=MEMORY_MB,
+        memory_size=memory_mb,
         # CloudFront keeps replicas for hours after disassociation; deleting the
         # function before then fails, so `pulumi destroy` leaves it (see README).
         skip_destroy=True,

@@ -2,9 +2,9 @@
 
 The archive holds ``edge_handler/`` (this repository's function, standard library
 only) and the rendered ``edge_config.json`` at the root, so building it needs no
-network and the function imports nothing it has to compile from a third party. The file map is pure data:
-the component turns it into a ``pulumi.AssetArchive``; the lab and the benchmark turn
-it into zip bytes with :func:`zip_archive`.
+network and the function imports nothing it has to compile from a third party. The
+file map is pure data: the component turns it into a ``pulumi.AssetArchive``; the lab
+and the benchmark turn it into zip bytes with :func:`zip_archive`.
 """
 
 from __future__ import annotations

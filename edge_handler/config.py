@@ -13,6 +13,9 @@ import os
 SUPPORTED_VERSION = 1
 REPLICATION_MODES = ("from-primary", "bidirectional")
 AUTH_MODES = ("oai", "none", "sigv4")
+ROUTING_MODES = ("weighted", "latency")
+TAU_MS_RANGE = (1, 1000)
+MAX_RTT_MS = 10_000
 DEFAULT_DNS_PORT = 53
 
 # Header names a function may not add (DESIGN.md section 2); prefixes end with "-".
@@ -90,6 +93,7 @@ class EdgeConfig:
         "auth",
         "domain_regions",
         "failover_header",
+        "locality_mode",
         "max_ttl_s",
         "min_ttl_s",
         "nameservers",
@@ -100,6 +104,8 @@ class EdgeConfig:
         "region_header_key",
         "regions",
         "replication",
+        "rtt_ms",
+        "tau_ms",
         "timeout_s",
     )
 
@@ -164,6 +170,46 @@ class EdgeConfig:
         self.timeout_s = timeout_ms / 1000.0
         self.min_ttl_s = _number(routing, "min_ttl_s", low=0, high=86_400)
         self.max_ttl_s = _number(routing, "max_ttl_s", low=self.min_ttl_s, high=86_400)
+        self.locality_mode, self.tau_ms, self.rtt_ms = _locality(
+            document.get("locality"), self.regions
+        )
+
+
+def _locality(
+    section: object, regions: tuple[str, ...]
+) -> tuple[str, float, dict[str, dict[str, float]]]:
+    """``(mode, tau_ms, {execution region: {topology region: ms}})``; absent: weighted.
+
+    Every row must give a round trip to every topology region: a row that cannot
+    rank them all would silently favour the regions it names.
+    """
+    if section is None:
+        return "weighted", 20.0, {}
+    if not isinstance(section, dict):
+        raise ConfigError(f"locality is {section!r}; expected an object {{mode, tau_ms, rtt_ms}}")
+    mode = section.get("mode")
+    if mode not in ROUTING_MODES:
+        raise ConfigError(f"locality.mode is {mode!r}; expected one of {ROUTING_MODES}")
+    low, high = TAU_MS_RANGE
+    tau_ms = section.get("tau_ms")
+    if isinstance(tau_ms, bool) or not isinstance(tau_ms, int | float) or not low <= tau_ms <= high:
+        raise ConfigError(f"locality.tau_ms is {tau_ms!r}; expected a number in [{low}, {high}]")
+    rows = section.get("rtt_ms")
+    if not isinstance(rows, dict):
+        raise ConfigError(f"locality.rtt_ms is {rows!r}; expected {{region: {{region: ms}}}}")
+    for execution_region, row in rows.items():
+        if not isinstance(row, dict) or set(row) != set(regions):
+            raise ConfigError(
+                f"locality.rtt_ms[{execution_region!r}] is {row!r}; expected a round trip "
+                f"to each of {list(regions)} and nothing else"
+            )
+        for region, ms in row.items():
+            if isinstance(ms, bool) or not isinstance(ms, int | float) or not 0 <= ms <= MAX_RTT_MS:
+                raise ConfigError(
+                    f"locality.rtt_ms[{execution_region!r}][{region!r}] is {ms!r}; "
+                    f"expected milliseconds in [0, {MAX_RTT_MS}]"
+                )
+    return mode, float(tau_ms), rows
 
 
 def _header_name(document: dict, key: str) -> str:

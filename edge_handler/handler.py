@@ -16,10 +16,11 @@ the container keeps answering fail-open instead of crash-looping.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 
-from . import log, routing, sigv4
+from . import log, routing
 from .config import EdgeConfig, load_config
 from .table import Resolver, RoutingTableCache
 
@@ -29,9 +30,31 @@ ROUTED_EVENT_TYPES = ("origin-request", "origin-response")
 class EdgeRouter:
     """Everything one container knows: the topology and its routing-table cache."""
 
-    def __init__(self, config: EdgeConfig, cache: RoutingTableCache) -> None:
+    def __init__(
+        self,
+        config: EdgeConfig,
+        cache: RoutingTableCache,
+        execution_region: str | None = None,
+    ) -> None:
         self.config = config
         self.cache = cache
+        self.execution_region = execution_region
+        self.locality_factors = _locality_factors(config, execution_region)
+        self._weighted: tuple[dict[str, int] | None, dict[str, float]] = (None, {})
+
+    def ranking_weights(self, table: dict[str, int]) -> dict[str, int] | dict[str, float]:
+        """The weights to rank with: the table's, or in latency mode times nearness.
+
+        Recomputed only when the cache hands out a new table object (once per TTL).
+        """
+        factors = self.locality_factors
+        if factors is None:
+            return table
+        seen_table, weights = self._weighted
+        if seen_table is not table:
+            weights = routing.locality_weights(table, factors)
+            self._weighted = (table, weights)
+        return weights
 
     def origin_request(self, request: dict) -> dict:
         """Point an S3 origin at the chosen region's bucket; custom origins pass through."""
@@ -47,7 +70,7 @@ class EdgeRouter:
         if self._topology_region(s3) is None:
             return request  # not one of our buckets: CloudFront's origin, unchanged
         table = self.cache.table()
-        ranking = routing.rank_regions(table, uri)
+        ranking = routing.rank_regions(self.ranking_weights(table), uri)
         region = ranking[0]
         if _is_failover_attempt(s3, config.failover_header):
             region = routing.failover_target(
@@ -92,6 +115,8 @@ class EdgeRouter:
 
     def _sign(self, request: dict, region: str, domain: str) -> None:
         """Sign for ``region``; without credentials leave it unsigned, with one log line."""
+        from . import sigv4  # only sigv4 stacks pay for compiling it (cold start)
+
         try:
             sigv4.sign_s3_request(request, region, domain)
         except sigv4.MissingCredentials as error:
@@ -144,15 +169,41 @@ def _is_failover_attempt(s3: dict, marker: str) -> bool:
     return any(isinstance(entry, dict) and entry.get("value") == "1" for entry in entries)
 
 
+def _locality_factors(config: EdgeConfig, execution_region: str | None) -> dict[str, float] | None:
+    """Nearness factors for latency mode; None (plain weights) in weighted mode or when
+    the config has no round trips from the region the function runs in."""
+    if config.locality_mode != "latency":
+        return None
+    row = config.rtt_ms.get(execution_region or "")
+    if row is None:
+        log.anomaly(
+            "unknown_execution_region",
+            key=repr(execution_region),
+            execution_region=execution_region,
+            known=sorted(config.rtt_ms),
+        )
+        return None
+    return routing.locality_factors(row, config.tau_ms)
+
+
 def build_router(
     config_path: str | None = None,
     *,
     resolver: Resolver | None = None,
     clock: Callable[[], float] = time.monotonic,
+    execution_region: str | None = None,
 ) -> EdgeRouter:
-    """Load the config (raises ``ConfigError``) and build a fresh container's router."""
+    """Load the config (raises ``ConfigError``) and build a fresh container's router.
+
+    ``execution_region`` defaults to ``AWS_REGION``, which Lambda@Edge sets to the
+    region the replica runs in (not us-east-1, where the function was created).
+    """
     config = load_config(config_path)
-    return EdgeRouter(config, RoutingTableCache(config, resolver=resolver, clock=clock))
+    if execution_region is None:
+        execution_region = os.environ.get("AWS_REGION")
+    return EdgeRouter(
+        config, RoutingTableCache(config, resolver=resolver, clock=clock), execution_region
+    )
 
 
 _router: EdgeRouter | None = None

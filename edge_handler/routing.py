@@ -36,7 +36,7 @@ Failover (the origin group's second attempt, marked by a header):
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from math import log
+from math import exp, log
 
 try:  # the BLAKE2 module itself: hashlib would also load OpenSSL's bindings (cold start)
     from _blake2 import blake2b
@@ -69,7 +69,7 @@ def unit_hash(region: str, uri: str) -> float:
     return (bits + 0.5) / _UNIT_SCALE
 
 
-def rank_regions(table: Mapping[str, int], uri: str) -> list[str]:
+def rank_regions(table: Mapping[str, float], uri: str) -> list[str]:
     """Every region of ``table`` (region -> weight), best first, for this URI."""
     uri_bytes = uri.encode("utf-8", "surrogatepass")
     scored = []
@@ -83,6 +83,26 @@ def rank_regions(table: Mapping[str, int], uri: str) -> list[str]:
             scored.append((False, 1.0 / minus_ln_u, region))
     scored.sort(reverse=True)
     return [region for _, _, region in scored]
+
+
+def locality_factors(rtt_row: Mapping[str, float], tau_ms: float) -> dict[str, float]:
+    """``exp(-(rtt - nearest) / tau_ms)`` per region, from one execution region's row.
+
+    Latency mode ranks by weight times ``exp(-rtt / tau)``; dividing every factor by the
+    nearest region's (so the nearest gets 1.0) ranks the same and never underflows.
+    """
+    nearest = min(rtt_row.values())
+    return {region: exp(-(ms - nearest) / tau_ms) for region, ms in rtt_row.items()}
+
+
+def locality_weights(table: Mapping[str, int], factors: Mapping[str, float]) -> dict[str, float]:
+    """The table's weights times each region's nearness factor.
+
+    Ranking with these is the same rendezvous hash with ``w_r * exp(-rtt(e, r) / tau)``
+    as the weight: weight 0 (drained) stays 0 and still ranks last, and a region the
+    table leaves out (unhealthy) stays out.
+    """
+    return {region: weight * factors[region] for region, weight in table.items()}
 
 
 def failover_target(

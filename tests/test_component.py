@@ -19,6 +19,7 @@ import pytest
 from asset_delivery import ConfigError, MultiRegionAssetDelivery
 from asset_delivery.buckets import PROBE_MATCH, probe_key
 from asset_delivery.lab.stack import archive_bytes
+from asset_delivery.locality import EDGE_REGIONS
 from asset_delivery.testing import (
     ACCOUNT_ID,
     HEALTH_CHECKER_CIDRS,
@@ -498,6 +499,22 @@ def test_edge_function_is_a_published_python_313_x86_function_in_us_east_1(
     assert inputs["skipDestroy"] is True
     assert "environment" not in inputs and "layers" not in inputs and "vpcConfig" not in inputs
     assert 1 <= inputs["timeout"] <= 30
+    assert inputs["memorySize"] == 128  # edgeMemoryMb's default
+
+
+def test_latency_routing_and_memory_reach_the_function() -> None:
+    mocks = component_run(
+        {"regions": THREE, "edge_memory_mb": 512, "routing_mode": "latency", "locality_tau_ms": 35}
+    )
+    (function,) = mocks.of_type(T["function"])
+    assert function.inputs["memorySize"] == 512
+    locality = json.loads(edge_archive(mocks)["edge_config.json"])["locality"]
+    assert (locality["mode"], locality["tau_ms"]) == ("latency", 35)
+    # A row for every region where Lambda@Edge runs, each covering the whole topology.
+    assert sorted(locality["rtt_ms"]) == sorted(EDGE_REGIONS)
+    for row in locality["rtt_ms"].values():
+        assert sorted(row) == sorted(regions_of(mocks))
+        assert all(0 < ms < 1000 for ms in row.values())
 
 
 def test_edge_role_trusts_lambda_and_edgelambda_and_may_only_log(stack: RecordingMocks) -> None:
@@ -542,8 +559,9 @@ def test_edge_archive_holds_the_handler_and_rendered_config_only(
     assert config["failover_header"] == "x-asset-failover"
     assert config["region_header"] == "x-asset-region"
     assert config["auth"] == "oai"
-    assert "weight" not in contents["edge_config.json"].decode()  # weights live in DNS
+    assert '"weight"' not in contents["edge_config.json"].decode()  # weights live in DNS
     assert config["replication"] in ("from-primary", "bidirectional")
+    assert (config["locality"]["mode"], config["locality"]["tau_ms"]) == ("weighted", 20)
 
 
 def test_edge_archive_zips_and_imports() -> None:

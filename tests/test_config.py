@@ -27,6 +27,8 @@ def test_defaults() -> None:
     assert config.price_class == "PriceClass_All"
     assert config.origin_connection_timeout == 3
     assert config.origin_connection_attempts == 1
+    assert config.edge_memory_mb == 128
+    assert (config.routing_mode, config.locality_tau_ms) == ("weighted", 20)
     assert config.weights == {"us-east-1": 50, "eu-west-1": 50}
     assert config.secondary_regions == ("eu-west-1",)
 
@@ -53,9 +55,17 @@ def test_full_config_is_accepted() -> None:
             "originConnectionTimeout": 2,
             "originConnectionAttempts": 2,
             "forceDestroy": True,
+            "edgeMemoryMb": "3008",
+            "routingMode": "latency",
+            "localityTauMs": 50,
         }
     )
     assert config.primary_region == "eu-west-1"
+    assert (config.edge_memory_mb, config.routing_mode, config.locality_tau_ms) == (
+        3008,
+        "latency",
+        50,
+    )
     assert config.replication_time_control is True
     assert config.routing_ttl == 5
     assert config.domain_names == ("assets.example.com",)
@@ -159,6 +169,13 @@ BAD_CONFIGS = [
     ({"regions": TWO, "originConnectionTimeout": 11}, "originConnectionTimeout", "1 to 10"),
     ({"regions": TWO, "originConnectionAttempts": 4}, "originConnectionAttempts", "1 to 3"),
     ({"regions": TWO, "forceDestroy": "maybe"}, "forceDestroy", "true or false"),
+    ({"regions": TWO, "edgeMemoryMb": 127}, "edgeMemoryMb", "128 to 3008"),
+    ({"regions": TWO, "edgeMemoryMb": 3009}, "edgeMemoryMb", "128 to 3008"),
+    ({"regions": TWO, "edgeMemoryMb": 256.5}, "edgeMemoryMb", "whole number"),
+    ({"regions": TWO, "routingMode": "nearest"}, "routingMode", "'weighted', 'latency'"),
+    ({"regions": TWO, "localityTauMs": 0}, "localityTauMs", "1 to 1000"),
+    ({"regions": TWO, "localityTauMs": 1001}, "localityTauMs", "1 to 1000"),
+    ({"regions": TWO, "localityTauMs": True}, "localityTauMs", "whole number"),
     ({"regions": TWO, "rehearseOutage": "eu-west-1"}, "rehearseOutage", "a list"),
     ({"regions": TWO, "rehearseOutage": ["us-west-2"]}, "rehearseOutage[0]", "configured regions"),
     (

@@ -36,6 +36,8 @@ def test_edge_bench_reports_every_key() -> None:
         "cold_init_ms",
         "first_request_ms",
         "cold_total_ms",
+        "cold_total_cpu_ms",
+        "cold_estimate_ms",
         "package_kb",
         "lookups_per_10k",
         "targets",
@@ -45,4 +47,26 @@ def test_edge_bench_reports_every_key() -> None:
         assert key in result, key
     assert result["cold_checks_ok"] is True
     assert result["lookups_per_10k"] == 1  # 100 requests within one TTL: one query
-    assert set(result["verdicts"]) == {"ratio", "cold_init_ms", "package_kb", "lookups_per_10k"}
+    assert set(result["verdicts"]) == {
+        "ratio",
+        "cold_init_ms",
+        "cold_total_cpu_ms",
+        "package_kb",
+        "lookups_per_10k",
+    }
+    # The function imports nothing from the archive but itself (standard library only).
+    assert result["packages_from_archive"] == ["edge_handler"]
+    assert result["cold_estimate_ms"] == result["cold_total_cpu_ms"] * 1769 / 128
+
+
+def test_edge_bench_refuses_a_memory_size_lambda_does_not_offer() -> None:
+    child = subprocess.run(
+        [sys.executable, str(REPO / "bench" / "edge_bench.py"), "--memory-mb", "64"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert child.returncode == 2
+    assert child.stderr.strip().splitlines() == [
+        "edge_bench: --memory-mb 64 is not allowed: a whole number from 128 to 3008"
+    ]
