@@ -60,6 +60,11 @@ CONNECTION_TIMEOUT_RANGE = (1, 10)
 CONNECTION_ATTEMPTS_RANGE = (1, 3)
 NONCURRENT_DAYS_RANGE = (1, 3650)
 HEALTH_CHECK_INTERVALS = (10, 30)  # Route 53: 10 s ("fast") or 30 s
+CACHE_POLICIES: tuple[str, ...] = ("optimized", "versioned")
+WEB_ACL_MODES: tuple[str, ...] = ("managed",)
+WAF_RATE_LIMIT_RANGE = (10, 2_000_000_000)  # WAFv2 rate-based rule limit per 5 minutes
+DEFAULT_WAF_RATE_LIMIT = 2000
+MAX_CORS_ORIGINS = 25
 FAILURE_THRESHOLD_RANGE = (1, 10)
 EDGE_MEMORY_MB_RANGE = (128, 3008)  # what Lambda@Edge allows for origin-facing functions
 ROUTING_MODES: tuple[str, ...] = ("weighted", "latency")
@@ -68,6 +73,9 @@ LOCALITY_TAU_MS_RANGE = (1, 1000)
 _ACM_ARN = re.compile(r"^arn:aws:acm:us-east-1:\d{12}:certificate/[0-9a-f-]{36}$")
 _WAF_ARN = re.compile(r"^arn:aws:wafv2:us-east-1:\d{12}:global/webacl/[\w-]+/[0-9a-f-]{36}$")
 _ZONE_ID = re.compile(r"^Z[0-9A-Z]{1,31}$")
+_POLICY_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+_CORS_ORIGIN = re.compile(r"^(\*|https?://(\*\.)?[a-z0-9-]+(\.[a-z0-9-]+)*(:\d{1,5})?)$")
+_ROOT_OBJECT = re.compile(r"^[A-Za-z0-9!\-_.*'()&$@=;:+,?][A-Za-z0-9!\-_.*'()&$@=;:+,?/]{0,254}$")
 _DNS_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 # AWS tag rules: letters, digits, spaces and _ . : / = + - @; keys 1-128, values 0-256.
 _TAG_TEXT = re.compile(r"^[\w\s.:/=+\-@]*$")
@@ -294,6 +302,52 @@ def validate_tags(value: Any) -> Any:
     return dict(value)
 
 
+def validate_cache_policy(value: Any) -> str:
+    """``optimized``, ``versioned`` or the id of an existing cache policy."""
+    if value in CACHE_POLICIES or (isinstance(value, str) and _POLICY_ID.match(value)):
+        return value
+    raise ConfigError(
+        "cachePolicy",
+        value,
+        "'optimized' (query strings ignored), 'versioned' (query strings in the cache key) "
+        "or a cache policy id such as '658327ea-f89d-4fab-a63d-7e88639e58f6'",
+    )
+
+
+def validate_cors_origins(value: Any) -> tuple[str, ...]:
+    """Origins allowed to read the files from a browser (``Access-Control-Allow-Origin``)."""
+    if value is None:
+        return ()
+    if not isinstance(value, Sequence) or isinstance(value, str | bytes):
+        raise ConfigError("corsOrigins", value, "a list of origins such as 'https://example.com'")
+    if len(value) > MAX_CORS_ORIGINS:
+        raise ConfigError("corsOrigins", list(value), f"at most {MAX_CORS_ORIGINS} origins")
+    for i, origin in enumerate(value):
+        if not isinstance(origin, str) or not _CORS_ORIGIN.match(origin):
+            raise ConfigError(
+                f"corsOrigins[{i}]",
+                origin,
+                "'*' or a lower-case origin 'https://host[:port]' (no path), "
+                "e.g. 'https://www.example.com' or 'https://*.example.com'",
+            )
+    if len(set(value)) != len(value):
+        raise ConfigError("corsOrigins", list(value), "each origin at most once")
+    return tuple(value)
+
+
+def validate_default_root_object(value: Any) -> str | None:
+    """The object CloudFront serves for ``/`` (a key without a leading slash)."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or not _ROOT_OBJECT.match(value):
+        raise ConfigError(
+            "defaultRootObject",
+            value,
+            "an object key of 1-255 characters without a leading '/' or spaces, e.g. 'index.html'",
+        )
+    return value
+
+
 def _optional_pattern(key: str, value: Any, pattern: re.Pattern[str], allowed: str) -> Any:
     if value is None or deferred(value):
         return value
@@ -407,6 +461,15 @@ class DeliveryConfig:
     encryption: str = setting(one_of(ENCRYPTION_MODES), "s3")
     # {region: key ARN (str or pulumi.Output)}, or an Output of such a map.
     kms_key_arns: Any = setting(_checked_later, None)
+    web_acl: str | None = setting(one_of(WEB_ACL_MODES), None)
+    # Default DEFAULT_WAF_RATE_LIMIT once webAcl is "managed" (see COMBINED_RULES).
+    waf_rate_limit: int | None = setting(whole(*WAF_RATE_LIMIT_RANGE), None)
+    cache_policy: str = setting(lambda _key, value: validate_cache_policy(value), "optimized")
+    cors_origins: tuple[str, ...] = setting(lambda _key, value: validate_cors_origins(value), ())
+    default_root_object: str | None = setting(
+        lambda _key, value: validate_default_root_object(value), None
+    )
+    region_header: bool = setting(boolean, True)
 
     @property
     def function_signs(self) -> bool:
@@ -506,6 +569,24 @@ def _certificate_with_domain_names(values: dict[str, Any]) -> None:
         raise ConfigError("domainNames", None, "at least one DNS name when certificateArn is set")
 
 
+def _one_web_acl(values: dict[str, Any]) -> None:
+    """``webAcl: managed`` or ``webAclArn``; ``wafRateLimit`` belongs to the managed one."""
+    if values["web_acl"] is not None and values["web_acl_arn"] is not None:
+        raise ConfigError(
+            "webAclArn",
+            values["web_acl_arn"],
+            "unset when webAcl is 'managed' (one web ACL per distribution)",
+        )
+    if values["web_acl"] is None and values["waf_rate_limit"] is not None:
+        raise ConfigError(
+            "wafRateLimit",
+            values["waf_rate_limit"],
+            "unset unless webAcl is 'managed' (it sets the managed web ACL's rate-based rule)",
+        )
+    if values["web_acl"] is not None and values["waf_rate_limit"] is None:
+        values["waf_rate_limit"] = DEFAULT_WAF_RATE_LIMIT
+
+
 def _rehearsed_regions_are_configured(values: dict[str, Any]) -> None:
     values["rehearse_outage"] = validate_rehearse_outage(
         values["rehearse_outage"], values["regions"], values["health_checks"]
@@ -586,6 +667,7 @@ COMBINED_RULES: tuple[Callable[[dict[str, Any]], None], ...] = (
     _new_regions_need_sigv4,
     _kms_needs_sigv4,
     _kms_keys_in_their_regions,
+    _one_web_acl,
 )
 """Rules that need several keys: each gets every validated value (by argument name)."""
 

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from typing import Any, NotRequired, TypedDict
 
 import pulumi
+import pulumi_aws as aws
 
 from .buckets import (
     DataBucket,
@@ -17,6 +18,7 @@ from .buckets import (
     create_data_bucket,
     create_probe_object,
 )
+from .cache import Policies, create_policies
 from .config import (
     ARGUMENT_NAMES,
     ConfigError,
@@ -42,6 +44,7 @@ from .replication import (
 )
 from .routing import RoutingTable, create_routing_table, default_zone_name
 from .tags import COMPONENT_TAG, Tags, merged_tags
+from .waf import create_web_acl
 
 COMPONENT_TYPE = "asset-delivery:index:MultiRegionAssetDelivery"
 
@@ -91,7 +94,19 @@ class MultiRegionAssetDeliveryArgs(TypedDict):
     price_class: NotRequired[str]
     """``PriceClass_All`` (default), ``PriceClass_200`` or ``PriceClass_100`` [``priceClass``]."""
     web_acl_arn: NotRequired[pulumi.Input[str]]
-    """A WAFv2 web ACL (scope CLOUDFRONT) to attach [``webAclArn``]."""
+    """An existing WAFv2 web ACL (scope CLOUDFRONT) to attach [``webAclArn``]."""
+    web_acl: NotRequired[str]
+    """``managed``: create a WAFv2 web ACL with AWS managed rules and a rate limit [``webAcl``]."""
+    waf_rate_limit: NotRequired[int]
+    """Requests per IP per 5 minutes the managed web ACL allows; default 2000 [``wafRateLimit``]."""
+    cache_policy: NotRequired[pulumi.Input[str]]
+    """``optimized`` (default), ``versioned`` or a cache policy id [``cachePolicy``]."""
+    cors_origins: NotRequired[list[str]]
+    """Origins allowed by CORS; adds a response headers policy [``corsOrigins``]."""
+    default_root_object: NotRequired[str]
+    """Object served for ``/``, e.g. ``index.html`` [``defaultRootObject``]."""
+    region_header: NotRequired[bool]
+    """Set ``x-asset-region`` on responses; false halves edge invocations [``regionHeader``]."""
     noncurrent_version_days: NotRequired[int]
     """Days before noncurrent object versions expire; default 30 [``noncurrentVersionDays``]."""
     origin_connection_timeout: NotRequired[int]
@@ -297,6 +312,19 @@ class MultiRegionAssetDelivery(pulumi.ComponentResource):
         ready: list[pulumi.Resource] = list(policies.values())
         if self.edge.origin_read_policy is not None:
             ready.append(self.edge.origin_read_policy)
+        self.policies: Policies = create_policies(  # cache and response headers policies
+            name,
+            cache_policy=config.cache_policy,
+            cors_origins=config.cors_origins,
+            managed_cache_policy_id=facts.cache_policy_id,
+            managed_headers_policy_id=facts.response_headers_policy_id,
+            parent=self,
+        )
+        self.web_acl: aws.wafv2.WebAcl | None = (  # with web_acl='managed'
+            create_web_acl(name, rate_limit=config.waf_rate_limit, tags=tags, parent=self)
+            if config.web_acl == "managed"
+            else None
+        )
         failover_region = config.secondary_regions[0]
         self.cdn: Distribution = create_distribution(
             name,
@@ -309,9 +337,11 @@ class MultiRegionAssetDelivery(pulumi.ComponentResource):
             domain_names=config.domain_names,
             certificate_arn=config.certificate_arn,
             price_class=config.price_class,
-            web_acl_arn=config.web_acl_arn,
-            cache_policy_id=facts.cache_policy_id,
-            response_headers_policy_id=facts.response_headers_policy_id,
+            web_acl_arn=self.web_acl.arn if self.web_acl else config.web_acl_arn,
+            cache_policy_id=self.policies.cache_policy_id,
+            response_headers_policy_id=self.policies.response_headers_policy_id,
+            default_root_object=config.default_root_object,
+            region_header=config.region_header,
             depends_on=ready,
             tags=tags,
             parent=self,

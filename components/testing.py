@@ -54,6 +54,12 @@ def _digest(*parts: str, length: int = 8) -> str:
     return hashlib.sha256("/".join(parts).encode()).hexdigest()[:length]
 
 
+def _uuid(*parts: str) -> str:
+    """A stable UUID-shaped id (CloudFront policies, WAF web ACLs, ACM certificates)."""
+    h = _digest(*parts, length=32)
+    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-8{h[17:20]}-{h[20:32]}"
+
+
 class RecordingMocks(pulumi.runtime.Mocks):
     """Realistic outputs, recorded registrations, and a ``call`` for each data source."""
 
@@ -211,6 +217,24 @@ class RecordingMocks(pulumi.runtime.Mocks):
             check_id = f"{_digest(name, length=8)}-0000-4000-8000-{_digest(name, 'h', length=12)}"
             state.update(arn=f"arn:aws:route53:::healthcheck/{check_id}")
             return check_id, state
+        if typ in (
+            "aws:cloudfront/cachePolicy:CachePolicy",
+            "aws:cloudfront/responseHeadersPolicy:ResponseHeadersPolicy",
+        ):
+            policy_id = _uuid(typ, name)
+            state.update(etag="E" + _digest(name, "etag", length=13).upper())
+            return policy_id, state
+        if typ == "aws:wafv2/webAcl:WebAcl":
+            acl_id = _uuid(typ, name)
+            acl_name = inputs.get("name") or f"{inputs.get('namePrefix', name)}{suffix}"
+            scope = "global" if inputs.get("scope") == "CLOUDFRONT" else region
+            state.update(
+                name=acl_name,
+                arn=f"arn:aws:wafv2:{region}:{ACCOUNT_ID}:{scope}/webacl/{acl_name}/{acl_id}",
+                capacity=700,
+                lockToken=_uuid(name, "lock"),
+            )
+            return acl_id, state
         return f"{name}-{suffix}", state
 
 

@@ -59,6 +59,9 @@ T = {
     "function": "aws:lambda/function:Function",
     "oai": "aws:cloudfront/originAccessIdentity:OriginAccessIdentity",
     "distribution": "aws:cloudfront/distribution:Distribution",
+    "cache_policy": "aws:cloudfront/cachePolicy:CachePolicy",
+    "headers_policy": "aws:cloudfront/responseHeadersPolicy:ResponseHeadersPolicy",
+    "web_acl": "aws:wafv2/webAcl:WebAcl",
     "component": "asset-delivery:index:MultiRegionAssetDelivery",
 }
 
@@ -104,6 +107,7 @@ def custom_domain() -> RecordingMocks:
 
 
 TAGS = {"team": "media-platform", "cost-center": "cc-1234"}
+CORS_ORIGINS = ["https://www.example.com", "https://*.example.org"]
 
 
 @pytest.fixture(scope="module")
@@ -114,6 +118,12 @@ def everything() -> RecordingMocks:
             "regions": THREE,
             "replication_time_control": True,
             "tags": TAGS,
+            "web_acl": "managed",
+            "waf_rate_limit": 500,
+            "cache_policy": "versioned",
+            "cors_origins": CORS_ORIGINS,
+            "default_root_object": "index.html",
+            "region_header": False,
         }
     )
 
@@ -650,6 +660,99 @@ def test_custom_domain_tls_waf_price_class(custom_domain: RecordingMocks) -> Non
     assert routed["connectionTimeout"] == 2 and routed["connectionAttempts"] == 2
 
 
+def behaviour_of(mocks: RecordingMocks) -> dict:
+    (dist,) = mocks.of_type(T["distribution"])
+    return dist.inputs["defaultCacheBehavior"]
+
+
+def test_no_option_keeps_managed_policies_both_associations_and_no_waf(
+    prod: RecordingMocks,
+) -> None:
+    for kind in ("cache_policy", "headers_policy", "web_acl"):
+        assert prod.of_type(T[kind]) == []
+    (dist,) = prod.of_type(T["distribution"])
+    assert "defaultRootObject" not in dist.inputs
+    events = [a["eventType"] for a in behaviour_of(prod)["lambdaFunctionAssociations"]]
+    assert sorted(events) == ["origin-request", "origin-response"]
+
+
+def test_versioned_cache_policy_keeps_query_strings_in_the_cache_key(
+    everything: RecordingMocks,
+) -> None:
+    (policy,) = everything.of_type(T["cache_policy"])
+    params = policy.inputs["parametersInCacheKeyAndForwardedToOrigin"]
+    assert params["queryStringsConfig"] == {"queryStringBehavior": "all"}
+    assert params["cookiesConfig"] == {"cookieBehavior": "none"}
+    assert params["headersConfig"] == {"headerBehavior": "none"}
+    assert params["enableAcceptEncodingGzip"] and params["enableAcceptEncodingBrotli"]
+    assert (policy.inputs["minTtl"], policy.inputs["defaultTtl"]) == (1, 86400)
+    assert policy.inputs["name"] == "asset-delivery-test-media-versioned"
+    assert behaviour_of(everything)["cachePolicyId"] == policy.id
+
+
+def test_a_cache_policy_id_is_used_as_given() -> None:
+    policy_id = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
+    mocks = component_run({"regions": THREE[:2], "cache_policy": policy_id})
+    assert mocks.of_type(T["cache_policy"]) == []
+    assert behaviour_of(mocks)["cachePolicyId"] == policy_id
+
+
+def test_cors_origins_get_a_headers_policy_with_cors_and_security_headers(
+    everything: RecordingMocks,
+) -> None:
+    (policy,) = everything.of_type(T["headers_policy"])
+    cors = policy.inputs["corsConfig"]
+    assert cors["accessControlAllowOrigins"] == {"items": CORS_ORIGINS}
+    assert cors["accessControlAllowMethods"] == {"items": ["GET", "HEAD", "OPTIONS"]}
+    assert cors["accessControlAllowCredentials"] is False
+    assert cors["originOverride"] is True
+    security = policy.inputs["securityHeadersConfig"]
+    assert security["contentTypeOptions"] == {"override": True}
+    assert security["frameOptions"]["frameOption"] == "SAMEORIGIN"
+    assert security["strictTransportSecurity"]["accessControlMaxAgeSec"] >= 31536000
+    assert security["referrerPolicy"]["referrerPolicy"] == "strict-origin-when-cross-origin"
+    assert security["xssProtection"]["protection"] is True
+    assert behaviour_of(everything)["responseHeadersPolicyId"] == policy.id
+
+
+def test_default_root_object_and_region_header_off(everything: RecordingMocks) -> None:
+    (dist,) = everything.of_type(T["distribution"])
+    (function,) = everything.of_type(T["function"])
+    assert dist.inputs["defaultRootObject"] == "index.html"
+    # regionHeader false: origin-request only, one Lambda@Edge invocation per miss.
+    associations = behaviour_of(everything)["lambdaFunctionAssociations"]
+    assert [(a["eventType"], a["lambdaArn"]) for a in associations] == [
+        ("origin-request", function.state["qualifiedArn"])
+    ]
+
+
+def test_managed_web_acl_is_cloudfront_scoped_with_rate_limit_and_aws_rules(
+    everything: RecordingMocks,
+) -> None:
+    (acl,) = everything.of_type(T["web_acl"])
+    assert acl.inputs["scope"] == "CLOUDFRONT"
+    assert acl.inputs["region"] == "us-east-1"
+    assert acl.inputs["defaultAction"] == {"allow": {}}
+    rules = {r["name"]: r for r in acl.inputs["rules"]}
+    rate = rules["rate-limit-per-ip"]
+    assert rate["action"] == {"block": {}}
+    assert rate["statement"]["rateBasedStatement"] == {
+        "limit": 500,
+        "aggregateKeyType": "IP",
+        "evaluationWindowSec": 300,
+    }
+    for group in ("AWSManagedRulesCommonRuleSet", "AWSManagedRulesKnownBadInputsRuleSet"):
+        statement = rules[group]["statement"]["managedRuleGroupStatement"]
+        assert statement == {"vendorName": "AWS", "name": group}
+        assert rules[group]["overrideAction"] == {"none": {}}
+    assert len({r["priority"] for r in rules.values()}) == 3
+    for rule in rules.values():
+        assert rule["visibilityConfig"]["cloudwatchMetricsEnabled"] is True
+    (dist,) = everything.of_type(T["distribution"])
+    assert dist.inputs["webAclId"] == acl.state["arn"]
+    assert ":global/webacl/" in acl.state["arn"]
+
+
 # -- outputs and errors ---------------------------------------------------------------
 
 
@@ -713,6 +816,13 @@ def test_no_health_checks_is_an_empty_mapping_of_ids() -> None:
             "origin_connection_attempts",
             "1 to 3",
         ),
+        ({"regions": THREE, "cache_policy": "fast"}, "cache_policy", "'versioned'"),
+        ({"regions": THREE, "cors_origins": ["example.com"]}, "cors_origins[0]", "https://"),
+        ({"regions": THREE, "default_root_object": "/index.html"}, "default_root_object", "'/'"),
+        ({"regions": THREE, "region_header": "no"}, "region_header", "true or false"),
+        ({"regions": THREE, "web_acl": "custom"}, "web_acl", "'managed'"),
+        ({"regions": THREE, "waf_rate_limit": 500}, "waf_rate_limit", "unset unless webAcl"),
+        ({"regions": THREE, "tags": {"aws:x": "y"}}, "tags['aws:x']", "reserved"),
     ],
 )
 def test_component_rejects_bad_args_before_declaring_anything(
@@ -753,3 +863,29 @@ def test_program_requires_regions() -> None:
     config = {k: v for k, v in PROD.items() if k != "asset-delivery:regions"}
     with pytest.raises(pulumi.RunError, match="asset-delivery:regions = None"):
         run_program(ROOT, config, stack="prod")
+
+
+def test_program_reads_the_production_options_from_stack_config() -> None:
+    config = {
+        **PROD,
+        "asset-delivery:tags": {"team": "media"},
+        "asset-delivery:webAcl": "managed",
+        "asset-delivery:wafRateLimit": 1000,
+        "asset-delivery:cachePolicy": "versioned",
+        "asset-delivery:corsOrigins": ["https://www.example.com"],
+        "asset-delivery:defaultRootObject": "index.html",
+        "asset-delivery:regionHeader": False,
+    }
+    mocks = run_program(ROOT, config, stack="prod")
+    (acl,) = mocks.of_type(T["web_acl"])
+    rate = next(r for r in acl.inputs["rules"] if "rateBasedStatement" in r["statement"])
+    assert rate["statement"]["rateBasedStatement"]["limit"] == 1000
+    assert len(mocks.of_type(T["cache_policy"])) == 1
+    (headers,) = mocks.of_type(T["headers_policy"])
+    assert headers.inputs["corsConfig"]["accessControlAllowOrigins"] == {
+        "items": ["https://www.example.com"]
+    }
+    (dist,) = mocks.of_type(T["distribution"])
+    assert dist.inputs["defaultRootObject"] == "index.html"
+    assert len(dist.inputs["defaultCacheBehavior"]["lambdaFunctionAssociations"]) == 1
+    assert dist.inputs["tags"]["team"] == "media"

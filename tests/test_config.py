@@ -298,3 +298,61 @@ def test_component_args_give_the_same_config_back() -> None:
     assert "routing_zone_id" not in args  # unset stays unset
     again = parse_config({camel_key(name): value for name, value in args.items()})
     assert again == config
+
+
+def test_delivery_options_defaults() -> None:
+    config = parse_config({"regions": TWO})
+    assert (config.web_acl, config.waf_rate_limit) == (None, None)
+    assert parse_config({"regions": TWO, "webAcl": "managed"}).waf_rate_limit == 2000
+    assert config.cache_policy == "optimized"
+    assert config.cors_origins == ()
+    assert config.default_root_object is None
+    assert config.region_header is True
+
+
+def test_delivery_options_are_accepted() -> None:
+    config = parse_config(
+        {
+            "regions": TWO,
+            "webAcl": "managed",
+            "wafRateLimit": "300",
+            "cachePolicy": "4135ea2d-6df8-44a3-9df3-4b5a84be39ad",
+            "corsOrigins": ["*", "https://fonts.example.com:8443", "https://*.example.org"],
+            "defaultRootObject": "docs/index.html",
+            "regionHeader": "false",
+        }
+    )
+    assert (config.web_acl, config.waf_rate_limit) == ("managed", 300)
+    assert config.cache_policy == "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
+    assert len(config.cors_origins) == 3
+    assert config.default_root_object == "docs/index.html"
+    assert config.region_header is False
+
+
+ARN_WAF = (
+    "arn:aws:wafv2:us-east-1:123456789012:global/webacl/edge/01234567-89ab-cdef-0123-456789abcdef"
+)
+
+
+@pytest.mark.parametrize(
+    ("extra", "field", "words"),
+    [
+        ({"webAcl": "yes"}, "webAcl", "one of 'managed'"),
+        ({"webAcl": "managed", "webAclArn": ARN_WAF}, "webAclArn", "unset when webAcl"),
+        ({"wafRateLimit": 100}, "wafRateLimit", "unset unless webAcl is 'managed'"),
+        ({"webAcl": "managed", "wafRateLimit": 9}, "wafRateLimit", "10 to 2000000000"),
+        ({"cachePolicy": "CachingOptimized"}, "cachePolicy", "'optimized'"),
+        ({"corsOrigins": "https://example.com"}, "corsOrigins", "a list of origins"),
+        ({"corsOrigins": ["https://example.com/fonts"]}, "corsOrigins[0]", "no path"),
+        ({"corsOrigins": ["https://a.com", "https://a.com"]}, "corsOrigins", "at most once"),
+        ({"corsOrigins": [f"https://h{i}.com" for i in range(26)]}, "corsOrigins", "at most 25"),
+        ({"defaultRootObject": "/index.html"}, "defaultRootObject", "without a leading '/'"),
+        ({"defaultRootObject": "my page.html"}, "defaultRootObject", "spaces"),
+        ({"regionHeader": "maybe"}, "regionHeader", "true or false"),
+    ],
+)
+def test_bad_delivery_options_are_named(extra: dict, field: str, words: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse_config({"regions": TWO, **extra})
+    assert str(caught.value).startswith(f"asset-delivery:{field} = ")
+    assert words in str(caught.value)
