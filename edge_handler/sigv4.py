@@ -39,7 +39,7 @@ _CANONICAL_PATH = re.compile(r"[A-Za-z0-9\-_.~/]*")
 _ESCAPE = re.compile(rb"%([0-9A-Fa-f]{2})")
 _MAX_CACHED_KEYS = 64
 
-_key_cache: dict[tuple[str, str, str], bytes] = {}
+_key_cache: dict[tuple[str, str, str], tuple[object, object]] = {}
 
 
 class MissingCredentials(RuntimeError):
@@ -84,20 +84,49 @@ def canonical_query(querystring: str) -> tuple[str, str]:
     return "&".join(sent), "&".join(f"{n}={v}" for n, v in sorted(signed))
 
 
-def _signing_key(secret: str, date: str, region: str) -> bytes:
-    """``kSigning`` for this secret, day and region, derived once and cached."""
+def _signing_key(secret: str, date: str, region: str) -> tuple[object, object]:
+    """HMAC state for ``kSigning`` of this secret, day and region, derived once.
+
+    Returned as the two pre-keyed SHA-256 states of HMAC (inner and outer pad), so a
+    signature costs two hash copies instead of a fresh HMAC set-up per request.
+    """
     cache_key = (secret, date, region)
-    key = _key_cache.get(cache_key)
-    if key is None:
+    state = _key_cache.get(cache_key)
+    if state is None:
+        import hashlib
         import hmac
 
         key = ("AWS4" + secret).encode("utf-8")
         for part in (date, region, SERVICE, "aws4_request"):
             key = hmac.digest(key, part.encode("utf-8"), "sha256")
+        padded = key.ljust(64, b"\0")
+        state = (
+            hashlib.sha256(bytes(b ^ 0x36 for b in padded)),
+            hashlib.sha256(bytes(b ^ 0x5C for b in padded)),
+        )
         if len(_key_cache) >= _MAX_CACHED_KEYS:
             _key_cache.clear()
-        _key_cache[cache_key] = key
-    return key
+        _key_cache[cache_key] = state
+    return state
+
+
+def _hmac_hex(state: tuple[object, object], message: bytes) -> str:
+    """HMAC-SHA256 of ``message`` (hex) from a pre-keyed state (RFC 2104)."""
+    inner, outer = state[0].copy(), state[1].copy()  # type: ignore[attr-defined]
+    inner.update(message)
+    outer.update(inner.digest())
+    return outer.hexdigest()
+
+
+_last_date: list[object] = [None, ""]  # [whole second, its x-amz-date]
+
+
+def _amz_date(now: float) -> str:
+    """``YYYYMMDDTHHMMSSZ`` for ``now``, formatted once per second."""
+    second = int(now)
+    if _last_date[0] != second:
+        _last_date[0], _last_date[1] = second, time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(second))
+    return _last_date[1]  # type: ignore[return-value]
 
 
 def credentials(environ: Mapping[str, str] = os.environ) -> tuple[str, str, str]:
@@ -125,13 +154,12 @@ def sign_s3_request(
     written, so a failure (:class:`MissingCredentials`) leaves the request as it was.
     """
     import hashlib
-    import hmac
 
     access_key, secret, token = credentials(environ)
     uri = canonical_path(request["uri"])
     origin_path = request["origin"]["s3"].get("path") or ""
     sent_query, signed_query = canonical_query(request.get("querystring") or "")
-    amz_date = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(clock()))
+    amz_date = _amz_date(clock())
     date = amz_date[:8]
     if token:
         canonical_headers = (
@@ -153,9 +181,7 @@ def sign_s3_request(
         f"{ALGORITHM}\n{amz_date}\n{scope}\n"
         + hashlib.sha256(canonical_request.encode("utf-8")).hexdigest()
     )
-    signature = hmac.digest(
-        _signing_key(secret, date, region), string_to_sign.encode("utf-8"), "sha256"
-    ).hex()
+    signature = _hmac_hex(_signing_key(secret, date, region), string_to_sign.encode("utf-8"))
     authorization = (
         f"{ALGORITHM} Credential={access_key}/{scope}, "
         f"SignedHeaders={signed_headers}, Signature={signature}"

@@ -14,6 +14,8 @@ import sys
 from pathlib import Path
 from typing import NoReturn
 
+from asset_delivery.config import ORIGIN_AUTH_MODES
+
 from .clock import DEFAULT_TIME_SCALE
 from .containers import DEFAULT_CONTAINERS
 
@@ -80,6 +82,14 @@ def _parser() -> argparse.ArgumentParser:
     common.add_argument("--seed", type=int, default=0, help="seed for the viewers' choices")
     common.add_argument(
         "--port", type=_port, default=0, help="the edge's port on 127.0.0.1 (default: any free)"
+    )
+    common.add_argument(
+        "--origin-auth",
+        choices=ORIGIN_AUTH_MODES,
+        default=None,
+        help="run the stack with this originAuth: oai (CloudFront signs with its origin "
+        "access identity), sigv4 (the edge function signs) or oai-to-sigv4 (the migration "
+        "step); default: as the stack declares",
     )
 
     parser = _Parser(
@@ -198,7 +208,9 @@ def _run(args: argparse.Namespace) -> int:
             f"unknown scenario {scenario!r}; choose one of {', '.join(SCENARIOS)} or all"
         )
     try:
-        stack = obtain_stack(args.stack, args.project or default_project(), args.component)
+        stack = obtain_stack(
+            args.stack, args.project or default_project(), args.component, args.origin_auth
+        )
     except StackError as error:
         raise UsageError(str(error)) from None
     region = getattr(args, "region", None)

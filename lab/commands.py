@@ -27,14 +27,18 @@ from .targets import target_failures
 
 
 def obtain_stack(
-    name: str = "prod", project_dir: Path | None = None, component: str | None = None
+    name: str = "prod",
+    project_dir: Path | None = None,
+    component: str | None = None,
+    origin_auth: str | None = None,
 ) -> LabStack:
     """The declared stack: a project's program for ``name`` run under recording mocks.
 
     ``project_dir`` defaults to this repository; ``component`` picks one of several
-    components in the stack.
+    components in the stack; ``origin_auth`` sets ``originAuth`` (drills in either mode).
     """
-    return load_stack(name, project_dir, component)
+    overrides = {"originAuth": origin_auth} if origin_auth else None
+    return load_stack(name, project_dir, component, overrides)
 
 
 def _write_json(path: Path, report: dict[str, Any], out: TextIO) -> None:

@@ -55,8 +55,10 @@ class FunctionContainer:
         nameserver: str,
         time_scale: float,
         log_path: Path | None = None,
+        environment: dict[str, str] | None = None,
     ) -> None:
         self.index = index
+        self._environment = dict(environment or {})
         self.function = function
         self._archive_path = archive_path
         self._nameserver = nameserver
@@ -73,7 +75,13 @@ class FunctionContainer:
 
     def start(self) -> None:
         """Cold start: spawn the worker and wait until the handler is imported."""
-        env = {k: v for k, v in os.environ.items() if k not in ("EDGE_CONFIG_PATH", "PYTHONPATH")}
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if k not in ("EDGE_CONFIG_PATH", "PYTHONPATH") and not k.startswith("AWS_")
+        }
+        # Lambda's reserved variables: the execution role's credentials.
+        env.update(self._environment)
         stderr = open(self._log_path, "ab") if self._log_path else subprocess.DEVNULL  # noqa: SIM115
         try:
             self._process = subprocess.Popen(

@@ -42,14 +42,17 @@ from .events import (
     response_of,
 )
 from .model import LabStack, OriginSpec
+from .s3_access import OAI_ACCESS_KEY
 
 FAILOVER_METHODS = ("GET", "HEAD", "OPTIONS")
 ORIGIN_READ_TIMEOUT_S = 10.0  # real seconds; loopback answers in milliseconds
 DEFAULT_TTL_S = 86400  # CachingOptimized's default TTL, for --cache
 DEFAULT_ERROR_CACHING_TTL_S = 10  # CloudFront's default error caching minimum TTL
 HOP_HEADERS = frozenset({"connection", "keep-alive", "transfer-encoding", "server", "date"})
+# CloudFront signs for the origin access identity; the lab marks such requests with
+# this key, which the emulators recognise as the OAI (lab/s3_access.py).
 OAI_AUTHORIZATION = (
-    "AWS4-HMAC-SHA256 Credential=LABORIGINACCESSIDENTITY/20260101/{region}/s3/aws4_request, "
+    f"AWS4-HMAC-SHA256 Credential={OAI_ACCESS_KEY}/20260101/{{region}}/s3/aws4_request, "
     "SignedHeaders=host;x-amz-date, Signature=0"
 )
 
@@ -403,8 +406,15 @@ class Edge:
         if region is None:
             return None, Fetched(failure="nxdomain")
         path = (s3.get("path") or "") + str(request["uri"])
-        headers = {"Host": host, "User-Agent": "Amazon CloudFront"}
+        if request.get("querystring"):
+            path += f"?{request['querystring']}"
+        # CloudFront sends the request's headers as the function left them (its
+        # signature included), then its own: the OAI signature replaces any other.
+        headers = dict(flat_headers(request.get("headers") or {}))  # type: ignore[arg-type]
+        headers = {k: v for k, v in headers.items() if k.lower() != "host"}
+        headers["Host"] = host
         if s3.get("authMethod") == "origin-access-identity":
+            headers = {k: v for k, v in headers.items() if k.lower() != "authorization"}
             headers["Authorization"] = OAI_AUTHORIZATION.format(region=s3.get("region") or region)
         for name, entries in (s3.get("customHeaders") or {}).items():
             headers[entries[0].get("key") or name] = entries[0]["value"]

@@ -47,11 +47,12 @@ def flat_headers(headers: Mapping[str, list[dict[str, str]]]) -> list[tuple[str,
 
 
 def s3_origin(origin: OriginSpec) -> dict[str, object]:
-    """The ``origin.s3`` block CloudFront sends for a declared S3 origin with an OAI."""
+    """The ``origin.s3`` block CloudFront sends for a declared S3 origin (``authMethod``
+    ``origin-access-identity`` with an OAI, else ``none``)."""
     parsed = parse_bucket_domain(origin.domain)
     return {
         "s3": {
-            "authMethod": "origin-access-identity",
+            "authMethod": "origin-access-identity" if origin.origin_access_identity else "none",
             "customHeaders": cf_headers(origin.custom_headers.items()),
             "domainName": origin.domain,
             "path": origin.origin_path,

@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import io
 import json
+import secrets
 import shutil
 import tempfile
 import threading
@@ -31,6 +32,7 @@ from .health import HealthChecker
 from .model import LabStack
 from .regions import RegionEmulator, RegionUnavailable, make_emulators
 from .replication import Replicator
+from .s3_access import EDGE_ROLE, Credentials
 
 
 def without_edge_function(stack: LabStack) -> LabStack:
@@ -86,7 +88,14 @@ class Lab:
         self._edge_port = edge_port
         self._workdir_arg = workdir
         self._workdir: Path | None = None
-        self.emulators: dict[str, RegionEmulator] = make_emulators(stack)
+        # The edge function's role credentials, as Lambda hands them to the function.
+        self.edge_role = Credentials(
+            EDGE_ROLE,
+            "ASIA" + secrets.token_hex(8).upper(),
+            secrets.token_urlsafe(30),
+            secrets.token_urlsafe(120),
+        )
+        self.emulators: dict[str, RegionEmulator] = make_emulators(stack, self.edge_role)
         self.zone = RoutingZone(stack.routing, stack.regions)
         self.dns = DnsServer(self.zone)
         checks = [s.health_check for s in stack.regions.values() if s.health_check is not None]
@@ -150,6 +159,11 @@ class Lab:
                         f"127.0.0.1:{self.dns.port}",
                         self.clock.scale,
                         self._workdir / f"container-{index}.log",
+                        environment={
+                            "AWS_ACCESS_KEY_ID": self.edge_role.access_key,
+                            "AWS_SECRET_ACCESS_KEY": self.edge_role.secret,
+                            "AWS_SESSION_TOKEN": self.edge_role.token,
+                        },
                     )
                     for index in range(self._containers)
                 ]

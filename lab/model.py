@@ -66,6 +66,7 @@ class OriginSpec:
     connection_timeout_s: int
     connection_attempts: int
     origin_path: str = ""
+    origin_access_identity: str = ""  # "" = none: CloudFront does not sign (authMethod none)
 
 
 @dataclass(frozen=True)
@@ -130,3 +131,7 @@ class LabStack:
     distribution: DistributionSpec
     function: FunctionSpec | None
     outputs: dict[str, object] = field(default_factory=dict)
+    # Who the bucket policies let read objects: "oai" and/or "edge-role".
+    origin_readers: tuple[str, ...] = ("oai",)
+    # ARN patterns the edge role's IAM policy may s3:GetObject (empty: none).
+    edge_role_objects: tuple[str, ...] = ()

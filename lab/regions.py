@@ -22,8 +22,11 @@ import boto3
 from botocore.config import Config
 
 from .model import LabStack, RegionSpec
+from .s3_access import ADMIN, AccessRules, Credentials
+from .s3_region import ACCESS_ENV
 
 LAUNCHER = Path(__file__).with_name("s3_region.py")
+ADMIN_KEY = Credentials(ADMIN, "lab", "lab")  # publishing, replication, inspection
 START_TIMEOUT_S = 30.0
 # The emulator is on loopback: anything slower than this is an outage, not latency.
 ADMIN_CONFIG = Config(
@@ -39,9 +42,11 @@ class RegionUnavailable(RuntimeError):
 
 
 def admin_client(region: str, port: int) -> Any:
-    """A boto3 S3 client for the emulator, with dummy credentials and no retries."""
+    """A boto3 S3 client for the emulator, with the lab's admin key and no retries."""
     session = boto3.session.Session(
-        aws_access_key_id="lab", aws_secret_access_key="lab", region_name=region
+        aws_access_key_id=ADMIN_KEY.access_key,
+        aws_secret_access_key=ADMIN_KEY.secret,
+        region_name=region,
     )
     return session.client("s3", endpoint_url=f"http://127.0.0.1:{port}", config=ADMIN_CONFIG)
 
@@ -73,9 +78,10 @@ def probe_policy(bucket: str, probe_key: str) -> str:
 class RegionEmulator:
     """One region's moto process; ``start`` and ``kill`` are the outage switch."""
 
-    def __init__(self, spec: RegionSpec) -> None:
+    def __init__(self, spec: RegionSpec, access: AccessRules | None = None) -> None:
         self.spec = spec
         self.region = spec.region
+        self.access = access
         self._lock = threading.Lock()
         self._process: subprocess.Popen[bytes] | None = None
         self._port: int | None = None
@@ -106,6 +112,8 @@ class RegionEmulator:
                 raise RuntimeError(f"region {self.region} is already running")
             env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
             env["PYTHONUNBUFFERED"] = "1"
+            if self.access is not None:
+                env[ACCESS_ENV] = self.access.to_json()
             process = subprocess.Popen(
                 [sys.executable, str(LAUNCHER), "--region", self.region],
                 stdin=subprocess.PIPE,
@@ -198,6 +206,25 @@ def _read_port(process: subprocess.Popen[bytes], timeout_s: float) -> int:
     return int(text.split()[1])
 
 
-def make_emulators(stack: LabStack) -> dict[str, RegionEmulator]:
-    """One emulator per declared region, in declaration order."""
-    return {region: RegionEmulator(spec) for region, spec in stack.regions.items()}
+def access_rules(stack: LabStack, region: str, edge_role: Credentials | None) -> AccessRules:
+    """What the declared stack lets each lab principal do in ``region``'s bucket."""
+    spec = stack.regions[region]
+    keys = (ADMIN_KEY,) if edge_role is None else (ADMIN_KEY, edge_role)
+    return AccessRules(
+        region=region,
+        bucket=spec.bucket,
+        probe_key=spec.probe.key if spec.probe is not None else None,
+        readers=stack.origin_readers,
+        edge_role_objects=stack.edge_role_objects,
+        credentials=keys,
+    )
+
+
+def make_emulators(
+    stack: LabStack, edge_role: Credentials | None = None
+) -> dict[str, RegionEmulator]:
+    """One emulator per declared region, in declaration order, enforcing its access."""
+    return {
+        region: RegionEmulator(spec, access_rules(stack, region, edge_role))
+        for region, spec in stack.regions.items()
+    }

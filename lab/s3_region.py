@@ -5,6 +5,9 @@ port, prints ``PORT <n>`` on stdout for the parent to read, and serves until kil
 It also exits when its stdin reaches end of file, so an emulator never outlives a lab
 that died without cleaning up (the parent holds the other end of the pipe).
 Killing this process is the lab's regional outage; its state is in memory only.
+With ``LAB_S3_ACCESS`` in its environment (the region's ``AccessRules`` as JSON)
+every request first passes ``lab/s3_access.py``: signatures verified, principals
+authorised, as S3 does.
 """
 
 from __future__ import annotations
@@ -13,6 +16,8 @@ import argparse
 import os
 import sys
 import threading
+
+ACCESS_ENV = "LAB_S3_ACCESS"
 
 
 def _exit_when_parent_goes(stream) -> None:
@@ -39,6 +44,12 @@ def main(argv: list[str] | None = None) -> None:
             """The lab counts requests itself; werkzeug's access log is noise here."""
 
     app = DomainDispatcherApplication(create_backend_app)
+    access = os.environ.get(ACCESS_ENV)
+    if access:
+        # Run as a script: this directory is on sys.path, so s3_access imports top-level.
+        from s3_access import AccessCheck, AccessRules
+
+        app = AccessCheck(app, AccessRules.from_json(access))
     server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=QuietHandler)
     threading.Thread(target=_exit_when_parent_goes, args=(sys.stdin.buffer,), daemon=True).start()
     print(f"PORT {server.server_address[1]}", flush=True)

@@ -45,6 +45,9 @@ T_ZONE = "aws:route53/zone:Zone"
 T_FUNCTION = "aws:lambda/function:Function"
 T_DISTRIBUTION = "aws:cloudfront/distribution:Distribution"
 T_COMPONENT = "asset-delivery:index:MultiRegionAssetDelivery"
+T_BUCKET_POLICY = "aws:s3/bucketPolicy:BucketPolicy"
+T_ROLE = "aws:iam/role:Role"
+T_ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
 
 _RECORD_VALUE = re.compile(r"^v=1 region=(?P<region>[a-z0-9-]+) weight=(?P<weight>\d+)$")
 
@@ -218,6 +221,7 @@ def stack_from_registrations(
             )
 
     distribution = _distribution(_only(mocks, T_DISTRIBUTION))
+    readers, edge_role_objects = _origin_access(mocks, function_reg.inputs["role"])
     return LabStack(
         stack=stack,
         primary_region=edge_config["primary_region"],
@@ -227,7 +231,40 @@ def stack_from_registrations(
         replication=tuple(rules),
         distribution=distribution,
         function=function,
+        origin_readers=readers,
+        edge_role_objects=edge_role_objects,
     )
+
+
+def _origin_access(
+    mocks: RecordingMocks, edge_role_arn: str
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Who the bucket policies let read objects ("oai", "edge-role"), and which object
+    ARNs the edge role's own IAM policies allow it to ``s3:GetObject``."""
+    readers: set[str] = set()
+    for policy in mocks.of_type(T_BUCKET_POLICY):
+        for statement in json.loads(policy.inputs["policy"])["Statement"]:
+            principal = statement.get("Principal")
+            if statement["Effect"] != "Allow" or not isinstance(principal, dict):
+                continue
+            arns = principal.get("AWS")
+            for arn in [arns] if isinstance(arns, str) else arns or []:
+                if arn == edge_role_arn:
+                    readers.add("edge-role")
+                elif "CloudFront Origin Access Identity" in arn:
+                    readers.add("oai")
+    role_ids = {r.id for r in mocks.of_type(T_ROLE) if r.state.get("arn") == edge_role_arn}
+    objects: list[str] = []
+    for role_policy in mocks.of_type(T_ROLE_POLICY):
+        if role_policy.inputs["role"] not in role_ids:
+            continue
+        for statement in json.loads(role_policy.inputs["policy"])["Statement"]:
+            actions = statement["Action"]
+            actions = [actions] if isinstance(actions, str) else actions
+            if statement["Effect"] == "Allow" and "s3:GetObject" in actions:
+                resources = statement["Resource"]
+                objects += [resources] if isinstance(resources, str) else resources
+    return tuple(sorted(readers)), tuple(sorted(objects))
 
 
 def _distribution(reg: Registration) -> DistributionSpec:
@@ -242,6 +279,8 @@ def _distribution(reg: Registration) -> DistributionSpec:
             connection_timeout_s=_int(origin.get("connectionTimeout") or 10),
             connection_attempts=_int(origin.get("connectionAttempts") or 3),
             origin_path=origin.get("originPath") or "",
+            origin_access_identity=(origin.get("s3OriginConfig") or {}).get("originAccessIdentity")
+            or "",
         )
     group = None
     for declared in inputs.get("originGroups") or []:
@@ -306,9 +345,15 @@ def project_name(project_dir: Path) -> str:
 
 
 def load_stack(
-    stack: str = "prod", project_dir: Path | None = None, component: str | None = None
+    stack: str = "prod",
+    project_dir: Path | None = None,
+    component: str | None = None,
+    overrides: Mapping[str, Any] | None = None,
 ) -> LabStack:
     """Run ``__main__.py`` for ``stack`` under recording mocks and return its lab model.
+
+    ``overrides`` are ``asset-delivery`` keys set on top of the stack file (the lab's
+    ``--origin-auth`` runs the same stack signed or through the OAI).
 
     Any project works: ``project_dir`` holds its ``__main__.py`` and
     ``Pulumi.<stack>.yaml`` (default: this repository). The program runs with the
@@ -332,6 +377,7 @@ def load_stack(
         config = read_stack_file(stack_file)
     except Exception as error:
         raise StackError(f"{stack_file} cannot be read: {error}") from None
+    config.update({f"asset-delivery:{key}": value for key, value in (overrides or {}).items()})
     cwd, path = os.getcwd(), list(sys.path)
     try:
         os.chdir(project_dir)

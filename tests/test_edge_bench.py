@@ -33,6 +33,8 @@ def test_edge_bench_reports_every_key() -> None:
         "warm_us",
         "json_roundtrip_us",
         "ratio",
+        "warm_us_sigv4",
+        "ratio_sigv4",
         "cold_init_ms",
         "first_request_ms",
         "cold_total_ms",
@@ -49,6 +51,7 @@ def test_edge_bench_reports_every_key() -> None:
     assert result["lookups_per_10k"] == 1  # 100 requests within one TTL: one query
     assert set(result["verdicts"]) == {
         "ratio",
+        "ratio_sigv4",
         "cold_init_ms",
         "cold_total_cpu_ms",
         "package_kb",

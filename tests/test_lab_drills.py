@@ -28,6 +28,17 @@ def stack():
     return obtain_stack("prod")
 
 
+@pytest.fixture(scope="module")
+def signed_stack():
+    """The same stack with ``originAuth: sigv4``: the function signs, no OAI."""
+    return obtain_stack("prod", origin_auth="sigv4")
+
+
+@pytest.fixture(params=["oai", "sigv4"])
+def mode_stack(request: pytest.FixtureRequest, stack, signed_stack):
+    return stack if request.param == "oai" else signed_stack
+
+
 def children() -> set[int]:
     """Live child processes of this test process (Linux /proc)."""
     found = set()
@@ -69,7 +80,9 @@ def run_short(stack, scenario: str) -> dict:
 @pytest.mark.parametrize(
     "scenario", ["region-outage", "replication-lag", "dns-outage", "drain", "function-crash"]
 )
-def test_drill_meets_its_targets(stack, scenario: str) -> None:
+def test_drill_meets_its_targets(mode_stack, scenario: str) -> None:
+    """Same targets whichever way the origin requests are authenticated."""
+    stack = mode_stack
     report = run_short(stack, scenario)
     assert report["requests"] > 50
     assert target_failures(report) == [], json.dumps(report, indent=1)[:4000]
