@@ -47,7 +47,7 @@ AWS_REGIONS: frozenset[str] = frozenset(
 )  # fmt: skip
 
 # Regions launched after December 2022: CloudFront's legacy origin access identity
-# cannot sign requests to buckets there (they need OAC or SigV4, see DESIGN.md).
+# cannot sign requests to buckets there (they need SigV4: docs/ARCHITECTURE.md, D7).
 OAI_UNSUPPORTED_REGIONS: frozenset[str] = frozenset(
     {
         "ap-southeast-4", "il-central-1", "ca-west-1", "ap-southeast-5",

@@ -2,7 +2,7 @@
 
 This is a pure function of plain values so the component (at deploy time, inside an
 ``apply``) and the local lab (when it points the function at its own DNS server)
-produce byte-identical documents. The schema is the contract in DESIGN.md section 4.
+produce byte-identical documents. The schema is the contract in docs/ARCHITECTURE.md section 3.1.
 Weights are deliberately absent: they live in the DNS routing table.
 """
 

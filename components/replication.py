@@ -174,7 +174,7 @@ def create_replication(
                 rule["source_selection_criteria"] = criteria
             rules.append(rule)
         # Versioning must be on at the source and at every destination first, or the
-        # first `pulumi up` fails (DESIGN.md).
+        # first `pulumi up` fails (docs/ARCHITECTURE.md, D9).
         depends_on: list[pulumi.Resource] = [buckets[source].versioning, policy]
         depends_on += [buckets[dest].versioning for dest in dests]
         configurations[source] = aws.s3.BucketReplicationConfig(

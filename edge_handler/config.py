@@ -1,4 +1,4 @@
-"""Load and validate ``edge_config.json`` (DESIGN.md section 4), once per container.
+"""Load and validate ``edge_config.json`` (docs/ARCHITECTURE.md 3.1), once per container.
 
 Validation is strict about what the function relies on and ignores unknown keys
 (forward compatible). Everything the hot path needs is precomputed here, so a
@@ -18,7 +18,7 @@ TAU_MS_RANGE = (1, 1000)
 MAX_RTT_MS = 10_000
 DEFAULT_DNS_PORT = 53
 
-# Header names a function may not add (DESIGN.md section 2); prefixes end with "-".
+# Header names a function may not add (docs/ARCHITECTURE.md 3.8); prefixes end with "-".
 FORBIDDEN_HEADER_NAMES = frozenset(
     {
         "connection",

@@ -3,7 +3,7 @@
 Plain functions on plain data (no I/O, no clock), so every rule here is unit-tested
 directly and behaves identically in every container.
 
-Ranking (DESIGN.md section 4) is weighted rendezvous hashing: for each region ``r``
+Ranking (docs/ARCHITECTURE.md 3.3) is weighted rendezvous hashing: for each region ``r``
 with weight ``w > 0``, ``score = w / -ln(u)`` where ``u`` in (0, 1) comes from the
 first 8 bytes of ``blake2b(r + "/" + uri)``. Highest score first. Regions with weight
 0 follow all others, ordered by the same hash as if they had weight 1, so a fully

@@ -1,7 +1,7 @@
 """The per-container routing-table cache: one DNS lookup per TTL, never more.
 
 State that lives across invocations is this one object, with an injectable clock and
-resolver so tests control time and DNS. Rules (DESIGN.md section 4):
+resolver so tests control time and DNS. Rules (docs/ARCHITECTURE.md 3.6):
 
 * A good answer is cached for its TTL clamped to ``[min_ttl_s, max_ttl_s]``.
 * A failed lookup (timeout, SERVFAIL, NXDOMAIN, empty, garbage, or no usable value)

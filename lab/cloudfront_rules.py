@@ -2,10 +2,10 @@
 
 Written once, used twice: the lab's edge server answers 502 when a function result
 breaks one of these rules (as CloudFront does), and the edge function's property
-tests assert that no result ever does. Each rule names its source: DESIGN.md
-section 2 (which summarises the AWS CloudFront developer guide, "Restrictions on
+tests assert that no result ever does. Each rule names its source: docs/ARCHITECTURE.md
+section 3.8 (which summarises the AWS CloudFront developer guide, "Restrictions on
 edge functions" and "Lambda@Edge event structure"), or the guide directly where
-DESIGN.md is silent. Rules marked *project* are ours, not CloudFront's.
+that section is silent. Rules marked *project* are ours, not CloudFront's.
 
 Stdlib only, plain dicts in, a list of human-readable violations out (empty list =
 valid).
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-# DESIGN.md section 2: headers a function must not add (CloudFront answers 502).
+# docs/ARCHITECTURE.md 3.8: headers a function must not add (CloudFront answers 502).
 DISALLOWED_HEADERS = frozenset(
     {
         "connection",
@@ -30,8 +30,8 @@ DISALLOWED_HEADERS = frozenset(
 )
 DISALLOWED_PREFIXES = ("proxy-", "x-accel-", "x-amz-cf-", "x-amzn-", "x-edge-")
 
-# DESIGN.md section 2 lists these as read-only in origin-request; the AWS guide
-# also lists Range there, and Transfer-Encoding and Via for origin-response.
+# docs/ARCHITECTURE.md 3.8: read-only in origin-request (Range from the AWS guide), and
+# Transfer-Encoding and Via in origin-response.
 READ_ONLY_ORIGIN_REQUEST = frozenset(
     {
         "accept-encoding",
@@ -53,7 +53,7 @@ S3_AUTH_METHODS = ("origin-access-identity", "none")
 
 
 def header_disallowed(name: str) -> bool:
-    """True for a header CloudFront forbids functions to add (DESIGN.md section 2)."""
+    """True for a header CloudFront forbids functions to add (docs/ARCHITECTURE.md 3.8)."""
     lowered = name.lower()
     return lowered in DISALLOWED_HEADERS or lowered.startswith(DISALLOWED_PREFIXES)
 
@@ -148,7 +148,7 @@ def origin_request_violations(original_request: dict, result: object) -> list[st
 
 
 def _s3_origin_violations(original_request: dict, result: dict, s3: object) -> list[str]:
-    """DESIGN.md section 2: regional domain, region with an OAI, Host to match."""
+    """docs/ARCHITECTURE.md 3.8: regional domain, region with an OAI, Host to match."""
     if not isinstance(s3, dict):
         return ["origin.s3 must be an object"]
     problems = []
@@ -169,7 +169,7 @@ def _s3_origin_violations(original_request: dict, result: dict, s3: object) -> l
     original_s3 = (original_request.get("origin") or {}).get("s3")
     original_domain = original_s3.get("domainName") if isinstance(original_s3, dict) else None
     if isinstance(domain, str) and domain != original_domain:
-        # DESIGN.md section 2: moving to another bucket sets Host to the same value,
+        # docs/ARCHITECTURE.md 3.8: moving to another bucket sets Host to the same value,
         # since S3 only serves a request whose Host names the bucket.
         host = (result.get("headers") or {}).get("host")
         values = [entry.get("value") for entry in host if isinstance(entry, dict)] if host else []
