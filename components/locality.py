@@ -123,7 +123,7 @@ def rtt_rows(
 
 
 def locality_section(mode: str, tau_ms: float, topology_regions: Iterable[str]) -> dict:
-    """The ``locality`` object of ``edge_config.json`` (the contract in DESIGN.md)."""
+    """The ``locality`` object of ``edge_config.json`` (docs/ARCHITECTURE.md 3.1, 7.3)."""
     return {"mode": mode, "tau_ms": tau_ms, "rtt_ms": rtt_rows(topology_regions)}
 
 
