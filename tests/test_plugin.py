@@ -14,6 +14,7 @@ import pulumi
 import pytest
 import yaml
 from asset_delivery import MultiRegionAssetDelivery, __version__
+from asset_delivery.config import camel_key
 from asset_delivery.schema import PACKAGE_NAME, REGENERATE, package_schema, render
 from asset_delivery.testing import RecordingMocks, run_with_mocks
 from google.protobuf import empty_pb2
@@ -74,10 +75,18 @@ def test_schema_names_the_component_its_inputs_and_described_outputs(
         assert component["properties"][name]["type"] == kind, name
         assert len(component["properties"][name]["description"]) > 10, name
     assert set(outputs) <= set(component["required"])
+    # Every output the class declares is in the schema, typed and described; the
     # Python-only handles on the children are not outputs.
-    assert not {"config", "buckets", "replication", "routing", "edge", "cdn"} & set(
-        component["properties"]
-    )
+    declared = {
+        camel_key(name)
+        for name, kind in MultiRegionAssetDelivery.__annotations__.items()
+        if str(kind).startswith("pulumi.output.Output")
+    }
+    assert set(component["properties"]) == declared
+    for name, spec in component["properties"].items():
+        assert spec.get("type") or spec.get("$ref"), name
+        assert len(spec.get("description", "")) > 10, name
+    assert not {"config", "buckets", "replication", "routing", "edge", "cdn"} & declared
 
 
 def test_every_input_is_described(committed: dict[str, Any]) -> None:
@@ -85,11 +94,18 @@ def test_every_input_is_described(committed: dict[str, Any]) -> None:
     assert all(spec.get("description") for spec in inputs.values())
 
 
-@pytest.mark.parametrize("name", ["routingZoneId", "certificateArn", "webAclArn", "tags"])
-def test_arguments_other_resources_produce_take_outputs(
-    committed: dict[str, Any], name: str
-) -> None:
-    assert "plain" not in committed["resources"][TOKEN]["inputProperties"][name]
+# Arguments another resource may produce. The last ones exist once their options do.
+FROM_OTHER_RESOURCES = ("routingZoneId", "certificateArn", "webAclArn", "tags", "kmsKeyArns")
+FROM_OTHER_RESOURCES_LATER = ("domainZoneId", "alarmTopicArn")
+
+
+def test_arguments_other_resources_produce_take_outputs(committed: dict[str, Any]) -> None:
+    inputs = committed["resources"][TOKEN]["inputProperties"]
+    for name in FROM_OTHER_RESOURCES:
+        assert "plain" not in inputs[name], f"{name} must be pulumi.Input[...]"
+    for name in FROM_OTHER_RESOURCES_LATER:
+        if name in inputs:
+            assert "plain" not in inputs[name], f"{name} must be pulumi.Input[...]"
 
 
 @pytest.mark.parametrize(
