@@ -57,6 +57,8 @@ def main() -> None:
     pulumi.export("region_weights", delivery.region_weights)
     pulumi.export("health_check_ids", delivery.health_check_ids)
     pulumi.export("replication_mode", delivery.replication_mode)
+    pulumi.export("certificate_arn", delivery.certificate_arn)
+    pulumi.export("domain_zone_id", delivery.domain_zone_id)
 
 
 main()

@@ -470,6 +470,12 @@ class DeliveryConfig:
         lambda _key, value: validate_default_root_object(value), None
     )
     region_header: bool = setting(boolean, True)
+    domain_zone_id: str | None = setting(
+        matching(
+            _ZONE_ID, "the public hosted zone id of domainNames, e.g. 'Z0123456789ABCDEFGHIJ'"
+        ),
+        None,
+    )
 
     @property
     def function_signs(self) -> bool:
@@ -561,12 +567,20 @@ def _zone_name_only_without_zone_id(values: dict[str, Any]) -> None:
 
 
 def _certificate_with_domain_names(values: dict[str, Any]) -> None:
-    if values["domain_names"] and values["certificate_arn"] is None:
+    if (
+        values["domain_names"]
+        and values["certificate_arn"] is None
+        and values["domain_zone_id"] is None
+    ):
         raise ConfigError(
-            "certificateArn", None, "an ACM certificate ARN in us-east-1 when domainNames is set"
+            "certificateArn",
+            None,
+            "an ACM certificate ARN in us-east-1 when domainNames is set without domainZoneId "
+            "(with domainZoneId the component requests and validates one)",
         )
-    if values["certificate_arn"] is not None and not values["domain_names"]:
-        raise ConfigError("domainNames", None, "at least one DNS name when certificateArn is set")
+    for key, name in (("certificateArn", "certificate_arn"), ("domainZoneId", "domain_zone_id")):
+        if values[name] is not None and not values["domain_names"]:
+            raise ConfigError("domainNames", None, f"at least one DNS name when {key} is set")
 
 
 def _one_web_acl(values: dict[str, Any]) -> None:

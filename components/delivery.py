@@ -7,7 +7,7 @@ declared, so bad input never leaves a half-created stack.
 """
 
 from collections.abc import Mapping
-from typing import Any, NotRequired, TypedDict
+from typing import Any, NotRequired, Optional, TypedDict
 
 import pulumi
 import pulumi_aws as aws
@@ -33,6 +33,7 @@ from .distribution import (
     create_distribution,
     create_origin_access_identity,
 )
+from .domain import AliasRecords, Certificate, create_alias_records, create_certificate
 from .edge_function import EdgeFunction, create_edge_function, create_edge_role
 from .kms import EncryptionKeys, create_encryption_keys
 from .lookups import read_aws_facts, read_existing_zone
@@ -90,7 +91,9 @@ class MultiRegionAssetDeliveryArgs(TypedDict):
     domain_names: NotRequired[list[str]]
     """Custom domain names for the distribution [``domainNames``]."""
     certificate_arn: NotRequired[pulumi.Input[str]]
-    """ACM certificate in us-east-1 covering ``domain_names`` [``certificateArn``]."""
+    """ACM certificate (us-east-1) for ``domain_names``; else requested [``certificateArn``]."""
+    domain_zone_id: NotRequired[pulumi.Input[str]]
+    """Public zone of ``domain_names``: alias records, certificate validation [``domainZoneId``]."""
     price_class: NotRequired[str]
     """``PriceClass_All`` (default), ``PriceClass_200`` or ``PriceClass_100`` [``priceClass``]."""
     web_acl_arn: NotRequired[pulumi.Input[str]]
@@ -185,6 +188,10 @@ class MultiRegionAssetDelivery(pulumi.ComponentResource):
     """Route 53 health check id by region (empty with health checks off)."""
     replication_mode: pulumi.Output[str]
     """``from-primary`` or ``bidirectional``."""
+    certificate_arn: pulumi.Output[Optional[str]]  # noqa: UP045 (the schema analyzer reads Optional)
+    """The viewer certificate's ARN (requested or given); unset without custom domains."""
+    domain_zone_id: pulumi.Output[Optional[str]]  # noqa: UP045
+    """The hosted zone holding the custom domains' alias records; unset without one."""
 
     def __init__(
         self,
@@ -325,6 +332,19 @@ class MultiRegionAssetDelivery(pulumi.ComponentResource):
             if config.web_acl == "managed"
             else None
         )
+        # With the names' zone and no certificate given: request one and validate it.
+        self.certificate: Certificate | None = (
+            create_certificate(
+                name,
+                config.domain_names,
+                zone_id=config.domain_zone_id,
+                tags=tags,
+                parent=self,
+            )
+            if config.domain_zone_id is not None and config.certificate_arn is None
+            else None
+        )
+        certificate_arn = self.certificate.arn if self.certificate else config.certificate_arn
         failover_region = config.secondary_regions[0]
         self.cdn: Distribution = create_distribution(
             name,
@@ -335,7 +355,7 @@ class MultiRegionAssetDelivery(pulumi.ComponentResource):
             connection_timeout=config.origin_connection_timeout,
             connection_attempts=config.origin_connection_attempts,
             domain_names=config.domain_names,
-            certificate_arn=config.certificate_arn,
+            certificate_arn=certificate_arn,
             price_class=config.price_class,
             web_acl_arn=self.web_acl.arn if self.web_acl else config.web_acl_arn,
             cache_policy_id=self.policies.cache_policy_id,
@@ -348,6 +368,17 @@ class MultiRegionAssetDelivery(pulumi.ComponentResource):
         )
 
         distribution = self.cdn.distribution
+        self.aliases: AliasRecords | None = (
+            create_alias_records(
+                name,
+                config.domain_names,
+                zone_id=config.domain_zone_id,
+                distribution=distribution,
+                parent=self,
+            )
+            if config.domain_zone_id is not None
+            else None
+        )
         self.distribution_id = distribution.id
         self.domain_name = distribution.domain_name
         self.url = (
@@ -370,6 +401,8 @@ class MultiRegionAssetDelivery(pulumi.ComponentResource):
             **{r: check.id for r, check in self.routing.health_checks.items()}
         ).apply(dict)
         self.replication_mode = pulumi.Output.from_input(config.replication)
+        self.certificate_arn = pulumi.Output.from_input(certificate_arn)
+        self.domain_zone_id = pulumi.Output.from_input(config.domain_zone_id)
         self.register_outputs(
             {
                 "distribution_id": self.distribution_id,
@@ -385,5 +418,7 @@ class MultiRegionAssetDelivery(pulumi.ComponentResource):
                 "region_weights": self.region_weights,
                 "health_check_ids": self.health_check_ids,
                 "replication_mode": self.replication_mode,
+                "certificate_arn": self.certificate_arn,
+                "domain_zone_id": self.domain_zone_id,
             }
         )

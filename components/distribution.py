@@ -65,7 +65,7 @@ def create_distribution(
     connection_timeout: int,
     connection_attempts: int,
     domain_names: Sequence[str],
-    certificate_arn: str | None,
+    certificate_arn: pulumi.Input[str] | None,
     price_class: str,
     web_acl_arn: pulumi.Input[str] | None,
     cache_policy_id: pulumi.Input[str],

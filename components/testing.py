@@ -217,6 +217,31 @@ class RecordingMocks(pulumi.runtime.Mocks):
             check_id = f"{_digest(name, length=8)}-0000-4000-8000-{_digest(name, 'h', length=12)}"
             state.update(arn=f"arn:aws:route53:::healthcheck/{check_id}")
             return check_id, state
+        if typ == "aws:acm/certificate:Certificate":
+            cert_id = _uuid(typ, name)
+            names = [inputs["domainName"], *(inputs.get("subjectAlternativeNames") or [])]
+            state.update(
+                arn=f"arn:aws:acm:{region}:{ACCOUNT_ID}:certificate/{cert_id}",
+                status="ISSUED",
+                domainValidationOptions=[
+                    {
+                        "domainName": domain,
+                        "resourceRecordName": f"_{_digest(domain, length=32)}."
+                        f"{domain.removeprefix('*.')}.",
+                        "resourceRecordType": "CNAME",
+                        "resourceRecordValue": f"_{_digest(domain, 'v', length=32)}."
+                        "acm-validations.aws.",
+                    }
+                    for domain in names
+                ],
+            )
+            return state["arn"], state
+        if typ == "aws:acm/certificateValidation:CertificateValidation":
+            return "2026-12-01 00:00:00 +0000 UTC", state
+        if typ == "aws:route53/record:Record":
+            state.update(fqdn=str(inputs.get("name", "")).rstrip("."))
+            parts = [inputs.get(k) for k in ("zoneId", "name", "type", "setIdentifier")]
+            return "_".join(str(p).rstrip(".") for p in parts if p), state
         if typ in (
             "aws:cloudfront/cachePolicy:CachePolicy",
             "aws:cloudfront/responseHeadersPolicy:ResponseHeadersPolicy",

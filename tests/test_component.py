@@ -62,6 +62,8 @@ T = {
     "cache_policy": "aws:cloudfront/cachePolicy:CachePolicy",
     "headers_policy": "aws:cloudfront/responseHeadersPolicy:ResponseHeadersPolicy",
     "web_acl": "aws:wafv2/webAcl:WebAcl",
+    "certificate": "aws:acm/certificate:Certificate",
+    "validation": "aws:acm/certificateValidation:CertificateValidation",
     "component": "asset-delivery:index:MultiRegionAssetDelivery",
 }
 
@@ -108,6 +110,8 @@ def custom_domain() -> RecordingMocks:
 
 TAGS = {"team": "media-platform", "cost-center": "cc-1234"}
 CORS_ORIGINS = ["https://www.example.com", "https://*.example.org"]
+DOMAINS = ["assets.example.com", "*.assets.example.com", "cdn.example.com"]
+DOMAIN_ZONE = "Z0DOMAINZONE1234567"
 
 
 @pytest.fixture(scope="module")
@@ -124,6 +128,8 @@ def everything() -> RecordingMocks:
             "cors_origins": CORS_ORIGINS,
             "default_root_object": "index.html",
             "region_header": False,
+            "domain_names": DOMAINS,
+            "domain_zone_id": DOMAIN_ZONE,
         }
     )
 
@@ -753,6 +759,101 @@ def test_managed_web_acl_is_cloudfront_scoped_with_rate_limit_and_aws_rules(
     assert ":global/webacl/" in acl.state["arn"]
 
 
+def test_custom_domain_gets_a_dns_validated_certificate_in_us_east_1(
+    everything: RecordingMocks,
+) -> None:
+    (certificate,) = everything.of_type(T["certificate"])
+    assert certificate.inputs["region"] == "us-east-1"
+    assert certificate.inputs["domainName"] == DOMAINS[0]
+    assert certificate.inputs["subjectAlternativeNames"] == DOMAINS[1:]
+    assert certificate.inputs["validationMethod"] == "DNS"
+    options = {o["domainName"]: o for o in certificate.state["domainValidationOptions"]}
+    validation_records = [r for r in everything.of_type(T["record"]) if r.inputs["type"] == "CNAME"]
+    # One record per distinct name: *.assets.example.com shares assets.example.com's.
+    assert sorted(r.inputs["name"] for r in validation_records) == sorted(
+        options[d]["resourceRecordName"] for d in ("assets.example.com", "cdn.example.com")
+    )
+    for record in validation_records:
+        assert record.inputs["zoneId"] == DOMAIN_ZONE
+        assert record.inputs["allowOverwrite"] is True
+        (value,) = record.inputs["records"]
+        assert value.endswith(".acm-validations.aws.")
+    (validation,) = everything.of_type(T["validation"])
+    assert validation.inputs["region"] == "us-east-1"
+    assert validation.inputs["certificateArn"] == certificate.state["arn"]
+    assert sorted(validation.inputs["validationRecordFqdns"]) == sorted(
+        r.state["fqdn"] for r in validation_records
+    )
+    # The distribution takes the ARN from the validation: it waits for issuance.
+    (dist,) = everything.of_type(T["distribution"])
+    assert dist.inputs["aliases"] == DOMAINS
+    viewer = dist.inputs["viewerCertificate"]
+    assert viewer["acmCertificateArn"] == certificate.state["arn"]
+    assert viewer["sslSupportMethod"] == "sni-only"
+    assert viewer["minimumProtocolVersion"] == "TLSv1.2_2021"
+    assert depends(everything, dist, validation)
+
+
+def alias_records(mocks: RecordingMocks) -> list[Registration]:
+    return [r for r in mocks.of_type(T["record"]) if r.inputs.get("aliases")]
+
+
+def test_custom_domain_names_get_alias_a_and_aaaa_records(everything: RecordingMocks) -> None:
+    (dist,) = everything.of_type(T["distribution"])
+    records = alias_records(everything)
+    assert sorted((r.inputs["name"], r.inputs["type"]) for r in records) == sorted(
+        (name, kind) for name in DOMAINS for kind in ("A", "AAAA")
+    )
+    for record in records:
+        assert record.inputs["zoneId"] == DOMAIN_ZONE
+        assert record.inputs["aliases"] == [
+            {
+                "name": dist.state["domainName"],
+                "zoneId": dist.state["hostedZoneId"],
+                "evaluateTargetHealth": False,
+            }
+        ]
+
+
+def test_a_given_certificate_is_used_and_the_zone_still_gets_aliases() -> None:
+    arn = "arn:aws:acm:us-east-1:123456789012:certificate/01234567-89ab-cdef-0123-456789abcdef"
+    seen: dict[str, object] = {}
+
+    def body() -> pulumi.Output:
+        delivery = MultiRegionAssetDelivery(
+            "media",
+            {
+                "regions": THREE[:2],
+                "domain_names": ["assets.example.com"],
+                "certificate_arn": arn,
+                "domain_zone_id": DOMAIN_ZONE,
+            },
+        )
+        return pulumi.Output.all(delivery.certificate_arn, delivery.domain_zone_id).apply(
+            lambda values: seen.update(outputs=values)
+        )
+
+    mocks = run_with_mocks(body, {})
+    assert mocks.of_type(T["certificate"]) == mocks.of_type(T["validation"]) == []
+    assert len(alias_records(mocks)) == 2
+    (dist,) = mocks.of_type(T["distribution"])
+    assert dist.inputs["viewerCertificate"]["acmCertificateArn"] == arn
+    assert seen["outputs"] == [arn, DOMAIN_ZONE]
+
+
+def test_custom_domain_outputs_are_unset_without_custom_domains() -> None:
+    seen: dict[str, object] = {}
+
+    def body() -> pulumi.Output:
+        delivery = MultiRegionAssetDelivery("media", {"regions": THREE[:2]})
+        return pulumi.Output.all(delivery.certificate_arn, delivery.domain_zone_id).apply(
+            lambda values: seen.update(outputs=values)
+        )
+
+    run_with_mocks(body, {})
+    assert seen["outputs"] == [None, None]
+
+
 # -- outputs and errors ---------------------------------------------------------------
 
 
@@ -823,6 +924,13 @@ def test_no_health_checks_is_an_empty_mapping_of_ids() -> None:
         ({"regions": THREE, "web_acl": "custom"}, "web_acl", "'managed'"),
         ({"regions": THREE, "waf_rate_limit": 500}, "waf_rate_limit", "unset unless webAcl"),
         ({"regions": THREE, "tags": {"aws:x": "y"}}, "tags['aws:x']", "reserved"),
+        ({"regions": THREE, "domain_zone_id": DOMAIN_ZONE}, "domain_names", "domainZoneId"),
+        ({"regions": THREE, "domain_names": ["a.example.com"]}, "certificate_arn", "domainZoneId"),
+        (
+            {"regions": THREE, "domain_names": ["a.example.com"], "domain_zone_id": "zone"},
+            "domain_zone_id",
+            "hosted zone id",
+        ),
     ],
 )
 def test_component_rejects_bad_args_before_declaring_anything(
@@ -875,8 +983,12 @@ def test_program_reads_the_production_options_from_stack_config() -> None:
         "asset-delivery:corsOrigins": ["https://www.example.com"],
         "asset-delivery:defaultRootObject": "index.html",
         "asset-delivery:regionHeader": False,
+        "asset-delivery:domainNames": ["assets.example.com"],
+        "asset-delivery:domainZoneId": DOMAIN_ZONE,
     }
     mocks = run_program(ROOT, config, stack="prod")
+    assert len(mocks.of_type(T["certificate"])) == 1
+    assert len(alias_records(mocks)) == 2
     (acl,) = mocks.of_type(T["web_acl"])
     rate = next(r for r in acl.inputs["rules"] if "rateBasedStatement" in r["statement"])
     assert rate["statement"]["rateBasedStatement"]["limit"] == 1000

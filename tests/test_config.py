@@ -356,3 +356,26 @@ def test_bad_delivery_options_are_named(extra: dict, field: str, words: str) -> 
         parse_config({"regions": TWO, **extra})
     assert str(caught.value).startswith(f"asset-delivery:{field} = ")
     assert words in str(caught.value)
+
+
+def test_domain_zone_lets_the_component_request_the_certificate() -> None:
+    config = parse_config(
+        {"regions": TWO, "domainNames": ["assets.example.com"], "domainZoneId": "Z0123ABC"}
+    )
+    assert config.domain_zone_id == "Z0123ABC"
+    assert config.certificate_arn is None
+
+
+@pytest.mark.parametrize(
+    ("extra", "field", "words"),
+    [
+        ({"domainNames": ["assets.example.com"]}, "certificateArn", "without domainZoneId"),
+        ({"domainZoneId": "Z0123ABC"}, "domainNames", "when domainZoneId is set"),
+        ({"domainNames": ["a.example.com"], "domainZoneId": "example.com"}, "domainZoneId", "zone"),
+    ],
+)
+def test_bad_custom_domain_settings_are_named(extra: dict, field: str, words: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse_config({"regions": TWO, **extra})
+    assert str(caught.value).startswith(f"asset-delivery:{field} = ")
+    assert words in str(caught.value)
