@@ -171,19 +171,18 @@ def _is_failover_attempt(s3: dict, marker: str) -> bool:
 
 def _locality_factors(config: EdgeConfig, execution_region: str | None) -> dict[str, float] | None:
     """Nearness factors for latency mode; None (plain weights) in weighted mode or when
-    the config has no round trips from the region the function runs in."""
-    if config.locality_mode != "latency":
-        return None
-    row = config.rtt_ms.get(execution_region or "")
-    if row is None:
+    the config has no round trips from the region the function runs in (logged)."""
+    factors = routing.locality_factors_for(
+        config.locality_mode, config.tau_ms, config.rtt_ms, execution_region
+    )
+    if factors is None and config.locality_mode == "latency":
         log.anomaly(
             "unknown_execution_region",
             key=repr(execution_region),
             execution_region=execution_region,
             known=sorted(config.rtt_ms),
         )
-        return None
-    return routing.locality_factors(row, config.tau_ms)
+    return factors
 
 
 def build_router(

@@ -95,6 +95,20 @@ def locality_factors(rtt_row: Mapping[str, float], tau_ms: float) -> dict[str, f
     return {region: exp(-(ms - nearest) / tau_ms) for region, ms in rtt_row.items()}
 
 
+def locality_factors_for(
+    mode: str,
+    tau_ms: float,
+    rtt_rows: Mapping[str, Mapping[str, float]],
+    execution_region: str | None,
+) -> dict[str, float] | None:
+    """The nearness factors a container in ``execution_region`` ranks with, or None for
+    plain weights: weighted mode, or no round trips baked for that region."""
+    if mode != "latency":
+        return None
+    row = rtt_rows.get(execution_region or "")
+    return None if row is None else locality_factors(row, tau_ms)
+
+
 def locality_weights(table: Mapping[str, int], factors: Mapping[str, float]) -> dict[str, float]:
     """The table's weights times each region's nearness factor.
 

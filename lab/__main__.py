@@ -14,7 +14,8 @@ import sys
 from pathlib import Path
 from typing import NoReturn
 
-from asset_delivery.config import ORIGIN_AUTH_MODES
+from asset_delivery.config import ORIGIN_AUTH_MODES, ROUTING_MODES
+from asset_delivery.locality import EDGE_REGIONS
 
 from .clock import DEFAULT_TIME_SCALE
 from .containers import DEFAULT_CONTAINERS
@@ -42,6 +43,18 @@ def _positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"{text} is not allowed: a whole number >= 1")
     return value
+
+
+def _edge_regions(text: str) -> list[str]:
+    regions = [region.strip() for region in text.split(",")]
+    for region in regions:
+        if region not in EDGE_REGIONS:
+            raise argparse.ArgumentTypeError(
+                f"{region!r} is not allowed: a region where Lambda@Edge runs ("
+                + ", ".join(EDGE_REGIONS)
+                + ")"
+            )
+    return regions
 
 
 def _port(text: str) -> int:
@@ -90,6 +103,20 @@ def _parser() -> argparse.ArgumentParser:
         help="run the stack with this originAuth: oai (CloudFront signs with its origin "
         "access identity), sigv4 (the edge function signs) or oai-to-sigv4 (the migration "
         "step); default: as the stack declares",
+    )
+    common.add_argument(
+        "--routing-mode",
+        choices=ROUTING_MODES,
+        default=None,
+        help="run the stack with this routingMode (default: as the stack declares; "
+        "latency for the locality drill)",
+    )
+    common.add_argument(
+        "--edge-regions",
+        type=_edge_regions,
+        default=None,
+        help="comma-separated execution regions (AWS_REGION) of the function containers, "
+        "in turn (default: spread over the regional edge caches, us-east-1 first)",
     )
 
     parser = _Parser(
@@ -208,8 +235,13 @@ def _run(args: argparse.Namespace) -> int:
             f"unknown scenario {scenario!r}; choose one of {', '.join(SCENARIOS)} or all"
         )
     try:
+        routing_mode = args.routing_mode or ("latency" if scenario == "locality" else None)
         stack = obtain_stack(
-            args.stack, args.project or default_project(), args.component, args.origin_auth
+            args.stack,
+            args.project or default_project(),
+            args.component,
+            args.origin_auth,
+            routing_mode,
         )
     except StackError as error:
         raise UsageError(str(error)) from None
@@ -226,6 +258,7 @@ def _run(args: argparse.Namespace) -> int:
         "cache": args.cache,
         "seed": args.seed,
         "edge_port": args.port,
+        "edge_regions": args.edge_regions,
     }
     if args.command == "demo":
         return run_demo(stack, out=sys.stdout, **lab_kwargs)

@@ -31,14 +31,20 @@ def obtain_stack(
     project_dir: Path | None = None,
     component: str | None = None,
     origin_auth: str | None = None,
+    routing_mode: str | None = None,
 ) -> LabStack:
     """The declared stack: a project's program for ``name`` run under recording mocks.
 
     ``project_dir`` defaults to this repository; ``component`` picks one of several
-    components in the stack; ``origin_auth`` sets ``originAuth`` (drills in either mode).
+    components in the stack; ``origin_auth`` sets ``originAuth`` (drills in either mode)
+    and ``routing_mode`` sets ``routingMode``.
     """
-    overrides = {"originAuth": origin_auth} if origin_auth else None
-    return load_stack(name, project_dir, component, overrides)
+    overrides = {
+        key: value
+        for key, value in (("originAuth", origin_auth), ("routingMode", routing_mode))
+        if value
+    }
+    return load_stack(name, project_dir, component, overrides or None)
 
 
 def _write_json(path: Path, report: dict[str, Any], out: TextIO) -> None:

@@ -17,6 +17,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
+from asset_delivery.edge_handler import routing
+from asset_delivery.edge_handler.config import EdgeConfig
+
 from .lab import Lab
 from .load import KeySet, LoadGenerator, ViewerResult
 from .model import LabStack
@@ -29,6 +32,7 @@ SCENARIOS = (
     "drain",
     "function-crash",
     "no-edge-function",
+    "locality",
 )
 MAX_REAL_S = 120.0  # no drill may run longer than this, whatever the time scale
 
@@ -393,12 +397,73 @@ def _no_edge_function(run: _Run) -> None:
     )
 
 
+def _locality(run: _Run) -> None:
+    """Steady traffic, every region healthy: where each edge region's misses went."""
+    lab, timings = run.lab, Timings.of(run.lab.stack)
+    run.phase("every region healthy")
+    length = max(2 * timings.ttl, 10.0) if run.options.short else max(4 * timings.ttl, 30.0)
+    run.at(length)
+    assert lab.edge is not None
+    records = [r for r in list(lab.edge.records) if r.lab_time >= run.origin]
+    split = locality_split(lab, records)
+    run.extra["locality"] = split
+    run.extra["locality_mismatches"] = sum(
+        edge["mismatches"] for edge in split["by_edge_region"].values()
+    )
+    run.notes.append(
+        f"routing mode {split['mode']}"
+        + (f", tau {split['tau_ms']:g} ms" if split["mode"] == "latency" else "")
+        + "; first choice per edge region (container AWS_REGION):"
+    )
+    for edge_region, edge in split["by_edge_region"].items():
+        shares = ", ".join(
+            f"{region} {share:.0%}"
+            for region, share in sorted(edge["split"].items(), key=lambda kv: -kv[1])
+        )
+        run.notes.append(
+            f"  {edge_region}: {shares} of {edge['requests']} (nearest {edge['nearest']}, "
+            f"{edge['mismatches']} not where the function's ranking sends them)"
+        )
+
+
+def locality_split(lab: Lab, records: list) -> dict[str, Any]:
+    """Per execution region: the share of first attempts per region, and how many differ
+    from the function's own ranking for that region (the routing table of the stack)."""
+    config = EdgeConfig(lab.edge_config)
+    table = {region: spec.weight for region, spec in lab.stack.regions.items()}
+    by_edge: dict[str, dict[str, Any]] = {}
+    counts: dict[str, Counter[str]] = {}
+    for record in records:
+        if not record.containers or record.first_region is None:
+            continue  # a cache hit, or the function did not run
+        edge_region = lab.container_regions[record.containers[0]]
+        factors = routing.locality_factors_for(
+            config.locality_mode, config.tau_ms, config.rtt_ms, edge_region
+        )
+        weights = routing.locality_weights(table, factors) if factors else table
+        expected = routing.rank_regions(weights, record.uri)[0]
+        counts.setdefault(edge_region, Counter())[record.first_region] += 1
+        entry = by_edge.setdefault(edge_region, {"mismatches": 0})
+        entry["mismatches"] += record.first_region != expected
+    weighted = [region for region, weight in table.items() if weight > 0]
+    for edge_region, counter in counts.items():
+        total = sum(counter.values())
+        row = config.rtt_ms.get(edge_region, {})
+        by_edge[edge_region].update(
+            requests=total,
+            split={region: round(n / total, 4) for region, n in counter.most_common()},
+            nearest=min(weighted, key=lambda r: (row.get(r, float("inf")), r)),
+        )
+    return {"mode": config.locality_mode, "tau_ms": config.tau_ms, "by_edge_region": by_edge}
+
+
 _SCRIPTS: dict[str, Callable[[_Run], None]] = {
     "region-outage": _region_outage,
     "replication-lag": _replication_lag,
     "dns-outage": _dns_outage,
     "drain": _drain,
     "function-crash": _function_crash,
+    "locality": _locality,
     "no-edge-function": _no_edge_function,
 }
 

@@ -20,7 +20,7 @@ import tempfile
 import threading
 import time
 import zipfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -33,6 +33,13 @@ from .model import LabStack
 from .regions import RegionEmulator, RegionUnavailable, make_emulators
 from .replication import Replicator
 from .s3_access import EDGE_ROLE, Credentials
+
+# The regional edge caches in an order that spreads a few containers over continents.
+SPREAD_EDGE_REGIONS: tuple[str, ...] = (
+    "us-east-1", "eu-central-1", "ap-northeast-1", "us-west-2", "eu-west-2", "ap-southeast-1",
+    "sa-east-1", "ap-south-1", "ap-southeast-2", "us-east-2", "eu-west-1", "ap-northeast-2",
+    "us-west-1",
+)  # fmt: skip
 
 
 def without_edge_function(stack: LabStack) -> LabStack:
@@ -77,12 +84,17 @@ class Lab:
         origin_resolvers: int = 8,
         workdir: Path | None = None,
         edge_port: int = 0,
+        edge_regions: Sequence[str] | None = None,
     ) -> None:
         self.declared_stack = stack
         self.stack = stack if edge_function else without_edge_function(stack)
         self.clock = LabClock(time_scale)
         self.seed = seed
         self._containers = containers
+        # Where each container "runs" (its AWS_REGION, as Lambda@Edge sets it): the
+        # given regions in turn, by default spread over the regional edge caches.
+        regions = tuple(edge_regions or SPREAD_EDGE_REGIONS)
+        self.container_regions = [regions[index % len(regions)] for index in range(containers)]
         self._cache = cache
         self._origin_resolvers = origin_resolvers
         self._edge_port = edge_port
@@ -163,6 +175,7 @@ class Lab:
                             "AWS_ACCESS_KEY_ID": self.edge_role.access_key,
                             "AWS_SECRET_ACCESS_KEY": self.edge_role.secret,
                             "AWS_SESSION_TOKEN": self.edge_role.token,
+                            "AWS_REGION": self.container_regions[index],
                         },
                     )
                     for index in range(self._containers)
@@ -220,6 +233,13 @@ class Lab:
         """Scratch space for this run (container logs, the archive)."""
         assert self._workdir is not None, "the lab is not started"
         return self._workdir
+
+    @property
+    def edge_config(self) -> dict:
+        """The ``edge_config.json`` the component baked into the function's archive."""
+        assert self.stack.function is not None, "this lab runs without the edge function"
+        with zipfile.ZipFile(io.BytesIO(self.stack.function.archive_zip)) as archive:
+            return json.loads(archive.read("edge_config.json"))
 
     def locate(self, region: str) -> int | None:
         """The emulator port serving ``region`` now, or None while it is down."""

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-ZERO_ERROR_SCENARIOS = ("region-outage", "replication-lag", "dns-outage", "drain", "function-crash")
+ZERO_ERROR_SCENARIOS = (
+    "region-outage",
+    "replication-lag",
+    "dns-outage",
+    "drain",
+    "function-crash",
+    "locality",
+)
 NO_FUNCTION_MIN_ERROR_RATE = 0.40  # at 50/50 weights
 
 
@@ -19,6 +26,12 @@ def target_failures(report: dict[str, Any]) -> list[str]:
     shift, target = report.get("shift_s"), report.get("shift_target_s")
     if shift is not None and target is not None and shift > target:
         failures.append(f"shift_s {shift:.1f} exceeds the target {target:g} lab s")
+    mismatches = report.get("locality_mismatches")
+    if scenario == "locality" and mismatches:
+        failures.append(
+            f"{mismatches} misses went elsewhere than the function's ranking for their "
+            "edge region sends them (target 0)"
+        )
     if scenario == "no-edge-function":
         expected = report.get("expected_error_rate", 0.5)
         floor = NO_FUNCTION_MIN_ERROR_RATE if expected >= 0.5 else 0.8 * expected

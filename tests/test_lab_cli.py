@@ -104,6 +104,20 @@ def test_missing_optional_dependency(
     assert "'matplotlib'" in line and 'pip install "asset-delivery[lab]"' in line
 
 
+@pytest.mark.parametrize(
+    ("argv", "words"),
+    [
+        (["drill", "locality", "--edge-regions", "us-east-1,eu-north-1"], "'eu-north-1'"),
+        (["drill", "locality", "--routing-mode", "nearest"], "--routing-mode"),
+    ],
+)
+def test_locality_options_are_checked(
+    capsys: pytest.CaptureFixture[str], argv: list[str], words: str
+) -> None:
+    line = one_line_error(capsys, argv)
+    assert words in line
+
+
 def test_argument_errors_are_one_line(capsys: pytest.CaptureFixture[str]) -> None:
     line = one_line_error(capsys, ["drill", "drain", "--repeat", "0"])
     assert "--repeat" in line

@@ -103,6 +103,28 @@ def test_drill_meets_its_targets(mode_stack, scenario: str) -> None:
         assert report["fell_open"] > 0
 
 
+def test_locality_drill_splits_per_edge_region_as_the_function_ranks() -> None:
+    """Containers run in us-east-1, eu-central-1 and ap-northeast-1 (AWS_REGION); in
+    latency mode each sends its misses mostly to its nearest region."""
+    stack = obtain_stack("prod", routing_mode="latency")
+    outcome = drill(
+        stack,
+        "locality",
+        DrillOptions(short=True, progress=None),
+        time_scale=TIME_SCALE,
+        edge_regions=["us-east-1", "eu-central-1", "ap-northeast-1"],
+    )
+    report = build_report(outcome)
+    assert target_failures(report) == [], json.dumps(report, indent=1)[:4000]
+    assert report["locality_mismatches"] == 0
+    by_edge = report["locality"]["by_edge_region"]
+    assert set(by_edge) == {"us-east-1", "eu-central-1", "ap-northeast-1"}
+    assert by_edge["eu-central-1"]["nearest"] == "eu-west-1"
+    assert by_edge["us-east-1"]["nearest"] == "us-east-1"
+    for edge in by_edge.values():
+        assert edge["split"].get(edge["nearest"], 0) > 0.5
+
+
 def test_no_edge_function_reproduces_the_weighted_dns_failure(stack) -> None:
     weights = {spec.weight for spec in stack.regions.values()}
     assert weights == {50}, "the target is stated for 50/50 weights"
