@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import pulumi
 from pulumi.runtime.mocks import MockMonitor
@@ -67,6 +68,7 @@ class RecordingMocks(pulumi.runtime.Mocks):
         self.registrations: list[Registration] = []
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self.existing_zone_name = existing_zone_name
+        self.exports: dict[str, Any] = {}  # stack outputs, filled by run_program
         self._requests: dict[tuple[str, str], tuple[str, str, list[str]]] = {}
         self._lock = threading.Lock()
 
@@ -308,13 +310,26 @@ def run_program(
 ) -> RecordingMocks:
     """Run the project's ``__main__.py`` as ``pulumi up`` would, under recording mocks.
 
-    ``project`` is the project's name, the namespace of ``pulumi.Config()``.
+    ``project`` is the project's name, the namespace of ``pulumi.Config()``. The stack
+    outputs the program exports land in ``mocks.exports`` resolved, as
+    ``pulumi stack output --json`` would print them (the lab hands them to the
+    operator's command line).
     """
     program = Path(project_dir) / "__main__.py"
-    return run_with_mocks(
-        lambda: runpy.run_path(str(program), run_name="__main__") and None,
-        config,
-        stack=stack,
-        project=project,
-        mocks=mocks,
-    )
+    recorder = mocks or RecordingMocks()
+
+    def body() -> pulumi.Output | None:
+        exported: dict[str, Any] = {}
+        real_export = pulumi.export
+
+        def export(name: str, value: Any) -> None:
+            exported[name] = value
+            real_export(name, value)
+
+        with mock.patch.object(pulumi, "export", export):
+            runpy.run_path(str(program), run_name="__main__")
+        if not exported:
+            return None
+        return pulumi.Output.all(**exported).apply(recorder.exports.update)
+
+    return run_with_mocks(body, config, stack=stack, project=project, mocks=recorder)

@@ -136,6 +136,14 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         help="stop after this many real seconds (default: run until Ctrl-C)",
     )
+    up.add_argument(
+        "--profile",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="write the lab profile for `asset-delivery --lab FILE` (endpoints, credentials, "
+        "stack outputs)",
+    )
     run = commands.add_parser("drill", parents=[common], help="run a failure drill (or all)")
     run.add_argument("scenario", help="a drill's name (see the README's drill table), or all")
     run.add_argument(
@@ -263,7 +271,9 @@ def _run(args: argparse.Namespace) -> int:
     if args.command == "demo":
         return run_demo(stack, out=sys.stdout, **lab_kwargs)
     if args.command == "up":
-        return run_up(stack, out=sys.stdout, duration_s=args.duration, **lab_kwargs)
+        return run_up(
+            stack, out=sys.stdout, duration_s=args.duration, profile=args.profile, **lab_kwargs
+        )
     options = DrillOptions(
         rate_per_s=args.rate,
         max_requests=args.max_requests,

@@ -310,9 +310,14 @@ def run_up(
     out: TextIO,
     duration_s: float | None = None,
     stop: threading.Event | None = None,
+    profile: Path | None = None,
     **lab_kwargs: Any,
 ) -> int:
-    """Run the lab until interrupted (or for ``duration_s`` real seconds)."""
+    """Run the lab until interrupted (or for ``duration_s`` real seconds).
+
+    With ``profile``, the lab profile for ``asset-delivery --lab`` is written there
+    once everything is up (and removed when the lab stops: its endpoints die with it).
+    """
     stop = stop or threading.Event()
     with Lab(stack, **lab_kwargs) as lab:
         keys = catalog_keys(8)
@@ -341,6 +346,16 @@ def run_up(
             f".put_object(Bucket='{bucket}', Key='file.txt', Body=b'hi')\"",
             file=out,
         )
+        if profile is not None:
+            lab.write_profile(profile)
+            print(
+                f"operator profile: {profile}  (try: asset-delivery status --lab {profile})",
+                file=out,
+            )
         print(f"time scale x{lab.clock.scale:g}; Ctrl-C stops everything", file=out, flush=True)
-        stop.wait(duration_s)
+        try:
+            stop.wait(duration_s)
+        finally:
+            if profile is not None:
+                profile.unlink(missing_ok=True)
     return 0

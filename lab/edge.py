@@ -222,6 +222,22 @@ class Edge:
         if self._thread is not None:
             self._thread.join(timeout=5)
 
+    def invalidate(self, paths: tuple[str, ...]) -> int:
+        """Drop cached responses for these invalidation paths (``*`` at the end is a
+        wildcard, as in CloudFront); returns how many entries went."""
+        with self._lock:
+            gone = [
+                uri
+                for uri in self._cache
+                if any(
+                    uri.startswith(path[:-1]) if path.endswith("*") else uri == path
+                    for path in paths
+                )
+            ]
+            for uri in gone:
+                del self._cache[uri]
+        return len(gone)
+
     # -- one viewer request ---------------------------------------------------------------
 
     def handle(self, method: str, target: str, client_ip: str) -> ViewerResponse:

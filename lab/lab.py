@@ -24,8 +24,11 @@ from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from asset_delivery.ops.stack import LAB_PROFILE_KIND, LAB_PROFILE_VERSION
+
 from .clock import DEFAULT_TIME_SCALE, LabClock
 from .containers import DEFAULT_CONTAINERS, ContainerPool, FunctionContainer
+from .control import ControlPlane
 from .dns import DnsServer, RoutingZone
 from .edge import Edge, WeightedOriginResolver
 from .health import HealthChecker
@@ -119,6 +122,9 @@ class Lab:
         self.pool: ContainerPool | None = None
         self.weighted_origin: WeightedOriginResolver | None = None
         self.edge: Edge | None = None
+        self.control: ControlPlane | None = None
+        self._profile_path: Path | None = None
+        self._endpoints: dict[str, str] = {}
         self.events: list[tuple[float, str]] = []
         # (lab time, {region: weight} the routing record answers, or None while silent)
         self.routing_history: list[tuple[float, dict[str, int] | None]] = []
@@ -203,6 +209,9 @@ class Lab:
         )
         self.edge.start(self._edge_port)
         self._stoppers.append(self.edge.stop)
+        self.control = ControlPlane(self.stack, self.zone.healthy, self.edge.invalidate)
+        self.control.start()
+        self._stoppers.append(self.control.stop)
 
     def stop(self) -> None:
         """Stop everything that started, newest first; never raises half way."""
@@ -252,6 +261,57 @@ class Lab:
         if port is None:
             raise RegionUnavailable(f"region {region} is down")
         return f"http://127.0.0.1:{port}"
+
+    def profile(self) -> dict[str, object]:
+        """What ``asset-delivery --lab PROFILE`` needs: endpoints, credentials, outputs.
+
+        The outputs are the ones the program exports, with the two values that differ
+        on this machine replaced: ``url`` is the lab's edge and the routing zone's name
+        server is the lab's DNS server. Each region's S3 endpoint is its emulator now
+        (a restarted region gets a new port: write the profile again).
+        """
+        assert self.edge is not None and self.control is not None, "the lab is not started"
+        outputs = dict(self.stack.outputs)
+        outputs["url"] = self.edge_url
+        outputs["routing_name_servers"] = [f"127.0.0.1:{self.dns.port}"]
+        return {
+            "kind": LAB_PROFILE_KIND,
+            "version": LAB_PROFILE_VERSION,
+            "credentials": {"aws_access_key_id": "lab", "aws_secret_access_key": "lab"},
+            "endpoints": {
+                "s3": {region: self._last_endpoint(region) for region in self.stack.regions},
+                "route53": self.control.url,
+                "cloudfront": self.control.url,
+            },
+            "dns": f"127.0.0.1:{self.dns.port}",
+            "edge_url": self.edge_url,
+            "outputs": outputs,
+        }
+
+    def _last_endpoint(self, region: str) -> str:
+        """The region's endpoint now, or while it is down the last one it had (which
+        refuses connections, as a region in an outage does)."""
+        port = self.locate(region)
+        if port is not None:
+            self._endpoints[region] = f"http://127.0.0.1:{port}"
+        return self._endpoints[region]
+
+    def write_profile(self, path: Path) -> Path:
+        """Write :meth:`profile` as JSON (readable by the owner only: it holds credentials).
+
+        The file is kept current: a region that restarts on a new port rewrites it.
+        """
+        self._profile_path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_name(path.name + ".tmp")
+        temporary.write_text(json.dumps(self.profile(), indent=2) + "\n")
+        temporary.chmod(0o600)
+        temporary.replace(path)
+        return path
+
+    def _region_restarted(self, region: str) -> None:
+        if self._profile_path is not None:
+            self.write_profile(self._profile_path)
 
     def note(self, text: str) -> None:
         """Record a timeline event (lab time) for the report and the plot."""
@@ -386,7 +446,21 @@ class Lab:
             list(pool.map(put, objects))
         self.replicator.adopt(region, client)
         emulator.publish()
+        self._region_restarted(region)
         self.note(f"{region} back")
+
+    def replace_region(self, region: str) -> None:
+        """The region's bucket starts over empty (but for its probe): a region added to
+        a live stack, which replication never fills with the objects written before."""
+        self.note(f"{region} replaced by an empty bucket")
+        self.emulators[region].kill()
+        with self._lock:
+            self._contents[region].clear()
+            self._snapshots.pop(region, None)
+        client = self.emulators[region].launch()
+        self.replicator.adopt(region, client)
+        self.emulators[region].publish()
+        self._region_restarted(region)
 
     def set_weight(self, region: str, weight: int) -> None:
         """Change a region's routing weight (the drain drill sets 0)."""

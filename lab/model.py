@@ -20,6 +20,7 @@ class HealthCheckSpec:
     request_interval_s: int  # 10 or 30
     failure_threshold: int  # 1-10
     inverted: bool = False  # rehearseOutage: reported unhealthy whatever the probe says
+    check_id: str = ""  # the health check's id (GetHealthCheckStatus answers by it)
 
 
 @dataclass(frozen=True)
@@ -130,7 +131,7 @@ class LabStack:
     replication: tuple[ReplicationRule, ...]
     distribution: DistributionSpec
     function: FunctionSpec | None
-    outputs: dict[str, object] = field(default_factory=dict)
+    outputs: dict[str, object] = field(default_factory=dict)  # what the program exports
     # Who the bucket policies let read objects: "oai" and/or "edge-role".
     origin_readers: tuple[str, ...] = ("oai",)
     # ARN patterns the edge role's IAM policy may s3:GetObject (empty: none).

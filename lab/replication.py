@@ -240,12 +240,13 @@ class Replicator:
                 )
                 body = got["Body"].read()
                 content_type = got.get("ContentType") or "application/octet-stream"
-                answer = destination.put_object(
-                    Bucket=rule.destination_bucket,
-                    Key=job.key,
-                    Body=body,
-                    ContentType=content_type,
-                    Metadata=got.get("Metadata", {}),
+                answer = _put_replica(
+                    destination,
+                    rule.destination_bucket,
+                    job.key,
+                    body,
+                    got,
+                    part_size=_part_size(source, rule.source_bucket, job, got),
                 )
                 counter = "copied"
         except _UNREACHABLE:
@@ -265,6 +266,53 @@ class Replicator:
         if self.on_write is not None:
             self.on_write(rule.destination_region, job.key, body, content_type)
         return "done"
+
+
+# What S3 replication keeps of an object besides its bytes.
+_REPLICATED_HEADERS = (
+    "ContentType",
+    "CacheControl",
+    "ContentEncoding",
+    "ContentDisposition",
+    "ContentLanguage",
+    "Metadata",
+)
+
+
+def _part_size(source: Any, bucket: str, job: _Job, got: dict[str, Any]) -> int | None:
+    """The source's part size when it was a multipart upload (ETag ``"<md5>-<parts>"``)."""
+    if "-" not in str(got.get("ETag", "")):
+        return None
+    first = source.head_object(Bucket=bucket, Key=job.key, VersionId=job.version_id, PartNumber=1)
+    return int(first["ContentLength"])
+
+
+def _put_replica(
+    client: Any, bucket: str, key: str, body: bytes, got: dict[str, Any], part_size: int | None
+) -> dict[str, Any]:
+    """Write the replica as S3 replication does: same headers, and the same ETag, which
+    for a multipart source means the same parts (the operator's command line compares
+    ETags to know an object has arrived)."""
+    extra = {name: got[name] for name in _REPLICATED_HEADERS if got.get(name)}
+    if part_size is None:
+        return client.put_object(Bucket=bucket, Key=key, Body=body, **extra)
+    upload = client.create_multipart_upload(Bucket=bucket, Key=key, **extra)
+    parts = []
+    for number, start in enumerate(range(0, len(body), part_size), start=1):
+        done = client.upload_part(
+            Bucket=bucket,
+            Key=key,
+            UploadId=upload["UploadId"],
+            PartNumber=number,
+            Body=body[start : start + part_size],
+        )
+        parts.append({"PartNumber": number, "ETag": done["ETag"]})
+    return client.complete_multipart_upload(
+        Bucket=bucket,
+        Key=key,
+        UploadId=upload["UploadId"],
+        MultipartUpload={"Parts": parts},
+    )
 
 
 def _list_versions(client: Any, bucket: str) -> list[tuple[str, str, bool]]:

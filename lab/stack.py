@@ -173,6 +173,7 @@ def stack_from_registrations(
                 request_interval_s=_int(check_reg.inputs["requestInterval"]),
                 failure_threshold=_int(check_reg.inputs["failureThreshold"]),
                 inverted=bool(check_reg.inputs.get("invertHealthcheck")),
+                check_id=check_reg.id,
             )
         bucket = buckets[region]
         regions[region] = RegionSpec(
@@ -233,6 +234,7 @@ def stack_from_registrations(
         function=function,
         origin_readers=readers,
         edge_role_objects=edge_role_objects,
+        outputs=dict(mocks.exports),
     )
 
 
