@@ -16,9 +16,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from unittest import mock
 
 import pulumi
+from google.protobuf import json_format
 from pulumi.runtime.mocks import MockMonitor
 
 ACCOUNT_ID = "123456789012"
@@ -51,6 +51,17 @@ class Registration:
     dependencies: list[str] = field(default_factory=list)
 
 
+def _whole_numbers(value: Any) -> Any:
+    """Protobuf carries every number as a double: give whole ones back as ints."""
+    if isinstance(value, dict):
+        return {key: _whole_numbers(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_whole_numbers(item) for item in value]
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
 def _digest(*parts: str, length: int = 8) -> str:
     return hashlib.sha256("/".join(parts).encode()).hexdigest()[:length]
 
@@ -68,7 +79,8 @@ class RecordingMocks(pulumi.runtime.Mocks):
         self.registrations: list[Registration] = []
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self.existing_zone_name = existing_zone_name
-        self.exports: dict[str, Any] = {}  # stack outputs, filled by run_program
+        # Component URN -> the outputs it registered (register_outputs), resolved.
+        self.component_outputs: dict[str, dict[str, Any]] = {}
         self._requests: dict[tuple[str, str], tuple[str, str, list[str]]] = {}
         self._lock = threading.Lock()
 
@@ -92,6 +104,15 @@ class RecordingMocks(pulumi.runtime.Mocks):
             return register(request)
 
         monitor.RegisterResource = register_with_request  # type: ignore[method-assign]
+        register_outputs = monitor.RegisterResourceOutputs
+
+        def register_outputs_recorded(request: Any) -> Any:
+            outputs = _whole_numbers(json_format.MessageToDict(request.outputs))
+            with self._lock:
+                self.component_outputs[request.urn] = outputs
+            return register_outputs(request)
+
+        monitor.RegisterResourceOutputs = register_outputs_recorded  # type: ignore[method-assign]
         pulumi.runtime.set_mocks(self, project=project, stack=stack, preview=False, monitor=monitor)
 
     # -- queries --------------------------------------------------------------------
@@ -310,26 +331,13 @@ def run_program(
 ) -> RecordingMocks:
     """Run the project's ``__main__.py`` as ``pulumi up`` would, under recording mocks.
 
-    ``project`` is the project's name, the namespace of ``pulumi.Config()``. The stack
-    outputs the program exports land in ``mocks.exports`` resolved, as
-    ``pulumi stack output --json`` would print them (the lab hands them to the
-    operator's command line).
+    ``project`` is the project's name, the namespace of ``pulumi.Config()``.
     """
     program = Path(project_dir) / "__main__.py"
-    recorder = mocks or RecordingMocks()
-
-    def body() -> pulumi.Output | None:
-        exported: dict[str, Any] = {}
-        real_export = pulumi.export
-
-        def export(name: str, value: Any) -> None:
-            exported[name] = value
-            real_export(name, value)
-
-        with mock.patch.object(pulumi, "export", export):
-            runpy.run_path(str(program), run_name="__main__")
-        if not exported:
-            return None
-        return pulumi.Output.all(**exported).apply(recorder.exports.update)
-
-    return run_with_mocks(body, config, stack=stack, project=project, mocks=recorder)
+    return run_with_mocks(
+        lambda: runpy.run_path(str(program), run_name="__main__") and None,
+        config,
+        stack=stack,
+        project=project,
+        mocks=mocks,
+    )

@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import statistics
@@ -16,6 +17,11 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TextIO
+
+from asset_delivery.ops.cli import summary_lines
+from asset_delivery.ops.publish import publish
+from asset_delivery.ops.stack import load_lab_profile
+from asset_delivery.ops.verify import verify
 
 from .drills import SCENARIOS, DrillOptions, catalog_keys, drill, publish_catalog, run_scenario
 from .lab import Lab
@@ -215,6 +221,31 @@ def split_tolerance(weight_share: float, samples: int) -> float:
     return max(0.05, 3 * math.sqrt(weight_share * (1 - weight_share) / max(1, samples)))
 
 
+def demo_site(root: Path) -> Path:
+    """A small static site for the demo's publish: a page, fingerprinted assets, a logo."""
+    script = b"document.title = 'asset-delivery demo';\n"
+    style = b"body { font-family: sans-serif; }\n"
+    fingerprint = {
+        name: hashlib.sha256(body).hexdigest()[:8]
+        for name, body in (("js", script), ("css", style))
+    }
+    files = {
+        "index.html": (
+            f'<link rel="stylesheet" href="assets/style.{fingerprint["css"]}.css">'
+            f'<script src="assets/app.{fingerprint["js"]}.js"></script><h1>demo</h1>\n'
+        ).encode(),
+        f"assets/app.{fingerprint['js']}.js": script,
+        f"assets/style.{fingerprint['css']}.css": style,
+        "img/logo.svg": b'<svg xmlns="http://www.w3.org/2000/svg"/>\n',
+        "robots.txt": b"User-agent: *\n",
+    }
+    for name, body in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(body)
+    return root
+
+
 def run_demo(stack: LabStack, *, out: TextIO, catalog_size: int = 160, **lab_kwargs: Any) -> int:
     """The proof of concept: per-region file versions, the split, a short outage drill."""
     with Lab(stack, **lab_kwargs) as lab:
@@ -227,6 +258,14 @@ def run_demo(stack: LabStack, *, out: TextIO, catalog_size: int = 160, **lab_kwa
         keys = catalog_keys(catalog_size)
         publish_catalog(lab, keys)
         print(f"published {len(keys)} catalog objects to {primary}; replicated", file=out)
+        # The operator's command line, through the same boto3 calls it makes on AWS.
+        target = load_lab_profile(lab.write_profile(lab.workdir / "operator-profile.json"))
+        published, publish_code = publish(
+            target, demo_site(lab.workdir / "site"), prefix="site", timeout_s=60, progress=False
+        )
+        print("\nasset-delivery publish ./site --prefix site:", file=out)
+        for line in summary_lines("publish", published):
+            print(f"  {line}", file=out)
         # The blog's proof of concept: one file, a different version in each region.
         lab.put_object("hello.txt", f"hello from {primary}\n".encode(), content_type="text/plain")
         lab.wait_replicated(["hello.txt"])
@@ -285,6 +324,10 @@ def run_demo(stack: LabStack, *, out: TextIO, catalog_size: int = 160, **lab_kwa
                 file=out,
             )
         print(f"  viewer errors: {errors}", file=out)
+        verified, verify_code = verify(target, objects=40, timeout_s=60, progress=False)
+        print("\nasset-delivery verify --objects 40 (canaries through the edge):", file=out)
+        for line in summary_lines("verify", verified):
+            print(f"  {line}", file=out)
         print("\nshort region-outage drill:", file=out)
         outcome = run_scenario(
             lab, "region-outage", DrillOptions(short=True, catalog_size=catalog_size)
@@ -292,9 +335,13 @@ def run_demo(stack: LabStack, *, out: TextIO, catalog_size: int = 160, **lab_kwa
         report = build_report(outcome)
         failures = target_failures(report)
         print(format_table(report), file=out)
-    ok = split_ok and errors == 0 and not failures
+    ok = split_ok and errors == 0 and not failures and publish_code == 0 and verify_code == 0
     print(
-        "\nsummary: split "
+        "\nsummary: publish "
+        + ("complete" if publish_code == 0 else "INCOMPLETE")
+        + "; verify "
+        + verified["verdict"]
+        + "; split "
         + ("within tolerance" if split_ok else "OUT of tolerance")
         + f"; {errors + report['viewer_errors']} viewer errors; region-outage targets "
         + ("met" if not failures else "missed: " + "; ".join(failures)),

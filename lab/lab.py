@@ -265,7 +265,8 @@ class Lab:
     def profile(self) -> dict[str, object]:
         """What ``asset-delivery --lab PROFILE`` needs: endpoints, credentials, outputs.
 
-        The outputs are the ones the program exports, with the two values that differ
+        The outputs are the component's (the program exports them under the same
+        names, as ``pulumi stack output --json`` prints them), with the two values that differ
         on this machine replaced: ``url`` is the lab's edge and the routing zone's name
         server is the lab's DNS server. Each region's S3 endpoint is its emulator now
         (a restarted region gets a new port: write the profile again).

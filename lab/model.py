@@ -131,7 +131,7 @@ class LabStack:
     replication: tuple[ReplicationRule, ...]
     distribution: DistributionSpec
     function: FunctionSpec | None
-    outputs: dict[str, object] = field(default_factory=dict)  # what the program exports
+    outputs: dict[str, object] = field(default_factory=dict)  # the component's outputs
     # Who the bucket policies let read objects: "oai" and/or "edge-role".
     origin_readers: tuple[str, ...] = ("oai",)
     # ARN patterns the edge role's IAM policy may s3:GetObject (empty: none).

@@ -81,6 +81,7 @@ class _Scope:
 
     def __init__(self, mocks: RecordingMocks, component: str | None) -> None:
         self.existing_zone_name = mocks.existing_zone_name
+        self.outputs: dict[str, object] = {}  # the component's outputs (stack output names)
         components = mocks.of_type(T_COMPONENT)
         names = sorted(c.name for c in components)
         if component is None:
@@ -90,6 +91,7 @@ class _Scope:
                     f"({', '.join(names)}); choose one with --component"
                 )
             self.registrations = list(mocks.registrations)
+            self.outputs = mocks.component_outputs.get(components[0].urn, {}) if components else {}
             return
         chosen = [c for c in components if c.name == component]
         if not chosen:
@@ -105,6 +107,7 @@ class _Scope:
             inside |= {r.urn for r in registrations if r.parent in inside}
             grew = len(inside) > before
         self.registrations = [r for r in registrations if r.urn in inside]
+        self.outputs = mocks.component_outputs.get(chosen[0].urn, {})
 
     def of_type(self, type_token: str) -> list[Registration]:
         """Every registration of this type inside the scope."""
@@ -234,7 +237,7 @@ def stack_from_registrations(
         function=function,
         origin_readers=readers,
         edge_role_objects=edge_role_objects,
-        outputs=dict(mocks.exports),
+        outputs=dict(mocks.outputs),
     )
 
 

@@ -3,6 +3,7 @@ invalidation batches, the replication wait, verdicts, stack outputs and bad inpu
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import os
@@ -23,12 +24,12 @@ from asset_delivery.ops.content import (
     SHORT,
     RuleError,
     cache_control,
+    checksums,
     content_type,
     is_fingerprinted,
     parse_cache_rules,
-    s3_etag,
 )
-from asset_delivery.ops.objects import PROBE_PREFIX, is_reserved, wait_replicated
+from asset_delivery.ops.objects import PROBE_PREFIX, Version, holds, is_reserved, wait_replicated
 from asset_delivery.ops.publish import LocalFile, normalise_prefix, plan_publish
 from asset_delivery.ops.stack import StackOutputs, UsageError, parse_outputs
 from asset_delivery.ops.status import health_verdict, overall_verdict, replication_backlog
@@ -143,7 +144,7 @@ def test_local_etag_equals_the_etag_s3_gives_our_upload(size: int, monkeypatch) 
             ),
         )
         remote = client.list_objects_v2(Bucket="etag-oracle")["Contents"][0]["ETag"]
-    assert s3_etag(io.BytesIO(data), size) == remote
+    assert checksums(io.BytesIO(data), size) == (remote, hashlib.sha256(data).hexdigest())
 
 
 # -- the publish plan ----------------------------------------------------------------------
@@ -155,7 +156,11 @@ def _file(key: str) -> LocalFile:
 
 def test_plan_skips_unchanged_by_checksum_and_deletes_only_under_the_prefix() -> None:
     files = [_file("site/a.css"), _file("site/b.js"), _file("site/new.html")]
-    local = {"site/a.css": '"aa"', "site/b.js": '"b2"', "site/new.html": '"nn"'}
+    local = {
+        "site/a.css": ('"aa"', "sha-a"),
+        "site/b.js": ('"b2"', "sha-b2"),
+        "site/new.html": ('"nn"', "sha-n"),
+    }
     remote = {
         "site/a.css": '"aa"',  # unchanged
         "site/b.js": '"b1"',  # changed
@@ -171,9 +176,44 @@ def test_plan_skips_unchanged_by_checksum_and_deletes_only_under_the_prefix() ->
     assert plan_publish(files, local, remote, prefix="site/", delete=False).delete == []
 
 
+def test_plan_settles_a_different_etag_by_the_stored_sha256() -> None:
+    """SSE-KMS ETags are not MD5s: the SHA-256 stored with the object decides, and is
+    asked for only when the ETags differ."""
+    files = [_file("kms/same.txt"), _file("kms/changed.txt"), _file("kms/etag-equal.txt")]
+    local = {
+        "kms/same.txt": ('"md5-1"', "sha-1"),
+        "kms/changed.txt": ('"md5-2"', "sha-2"),
+        "kms/etag-equal.txt": ('"md5-3"', "sha-3"),
+    }
+    remote = {"kms/same.txt": '"k1"', "kms/changed.txt": '"k2"', "kms/etag-equal.txt": '"md5-3"'}
+    stored = {"kms/same.txt": "sha-1", "kms/changed.txt": "sha-old"}
+    asked: list[str] = []
+
+    def stored_sha256(key: str) -> str | None:
+        asked.append(key)
+        return stored.get(key)
+
+    plan = plan_publish(
+        files, local, remote, prefix="kms/", delete=False, stored_sha256=stored_sha256
+    )
+    assert sorted(plan.unchanged) == ["kms/etag-equal.txt", "kms/same.txt"]
+    assert [f.key for f in plan.upload] == ["kms/changed.txt"]
+    assert sorted(asked) == ["kms/changed.txt", "kms/same.txt"]
+
+
+def test_a_copy_holds_a_version_by_etag_or_stored_sha256() -> None:
+    expected = Version('"e1"', "s1")
+    assert holds(expected, '"e1"', lambda: pytest.fail("no HEAD needed"))
+    assert holds(expected, '"kms"', lambda: "s1")
+    assert not holds(expected, '"kms"', lambda: "s0")
+    assert not holds(expected, None, lambda: "s1")
+    assert not holds(Version('"e1"'), '"kms"', lambda: "")  # nothing stored to compare
+    assert holds(None, None, lambda: None) and not holds(None, '"e1"', lambda: None)
+
+
 def test_plan_at_the_root_never_deletes_or_overwrites_the_probe() -> None:
     files = [_file("index.html"), _file(probe_key("us-east-1"))]
-    local = {"index.html": '"i"', probe_key("us-east-1"): '"x"'}
+    local = {"index.html": ('"i"', "i"), probe_key("us-east-1"): ('"x"', "x")}
     remote = {probe_key("us-east-1"): '"p"', "_canary/run/0001.txt": '"c"', "old.txt": '"o"'}
     plan = plan_publish(files, local, remote, prefix="", delete=True)
     assert plan.delete == ["old.txt"]
@@ -244,7 +284,7 @@ def test_wait_returns_once_every_region_matches() -> None:
 
     outcome = wait_replicated(
         listing,
-        {"a": '"1"', "b": '"2"', "gone": None},
+        {"a": Version('"1"'), "b": Version('"2"'), "gone": None},
         ["eu-west-1"],
         timeout_s=60,
         clock=clock,
@@ -265,7 +305,7 @@ def test_wait_names_what_is_missing_and_why_when_it_times_out() -> None:
 
     outcome = wait_replicated(
         listing,
-        {"a": '"1"', "b": '"2"'},
+        {"a": Version('"1"'), "b": Version('"2"')},
         ["eu-west-1", "ap-south-1"],
         timeout_s=5,
         clock=clock,
@@ -419,7 +459,7 @@ def test_unknown_region_is_bad_input(no_aws, monkeypatch) -> None:
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test")
     argv = ["backfill", "xx-nowhere-1", "--stack-outputs", str(_outputs_file(no_aws))]
     code, out, err = run_cli(argv)
-    assert (code, out) == (2, "")
+    assert (code, out) == (2, ""), err
     assert "region 'xx-nowhere-1' is not a secondary region" in err
 
 

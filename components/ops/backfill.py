@@ -5,19 +5,20 @@ to a live stack starts empty. Backfill compares the two listings by key and ETag
 copies every object that is missing or different, with its Content-Type,
 Cache-Control, Content-Encoding/Disposition/Language and user metadata. Each object
 streams through this machine (GET from the primary, PUT to the region, multipart for
-large ones with the part size ``publish`` uses, so ETags match): that works for any
-pair of regions and endpoints. It is resumable by construction: a second run finds
-what the first copied and skips it.
+large ones with the part size ``publish`` uses, so ETags match; the SHA-256 metadata
+``publish`` stores comes along): that works for any pair of regions and endpoints. It is
+resumable by construction: a second run finds what the first copied and skips it.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from .content import MULTIPART_CHUNK, MULTIPART_THRESHOLD
-from .objects import describe_error, is_reserved, list_etags
+from .objects import describe_error, is_reserved, list_etags, object_sha256
 from .progress import Progress
 from .stack import Target
 
@@ -32,10 +33,20 @@ _COPIED_HEADERS = (
 )
 
 
-def backfill_plan(primary: dict[str, str], replica: dict[str, str]) -> tuple[list[str], int]:
-    """Keys to copy (missing or different ETag) and the number already in place."""
+def backfill_plan(
+    primary: dict[str, str],
+    replica: dict[str, str],
+    same_content: Callable[[str], bool] = lambda key: False,
+) -> tuple[list[str], int]:
+    """Keys to copy and the number already in place.
+
+    In place: the same ETag, or (ETags differ, as under SSE-KMS) the same SHA-256
+    stored with both copies, asked through ``same_content(key)``.
+    """
     keys = [k for k in sorted(primary) if not is_reserved(k)]
-    copy = [k for k in keys if replica.get(k) != primary[k]]
+    copy = [
+        k for k in keys if k not in replica or (replica[k] != primary[k] and not same_content(k))
+    ]
     return copy, len(keys) - len(copy)
 
 
@@ -55,9 +66,15 @@ def backfill(
     region = outputs.region(region, secondary=True)
     source, source_bucket = target.s3(outputs.primary_region), target.bucket(outputs.primary_region)
     destination, destination_bucket = target.s3(region), target.bucket(region)
+
+    def same_content(key: str) -> bool:
+        stored = object_sha256(source, source_bucket, key)
+        return stored is not None and stored == object_sha256(destination, destination_bucket, key)
+
     to_copy, skipped = backfill_plan(
         list_etags(source, source_bucket, prefix),
         list_etags(destination, destination_bucket, prefix),
+        same_content,
     )
     transfer = TransferConfig(
         multipart_threshold=MULTIPART_THRESHOLD,

@@ -8,7 +8,8 @@ the name, ``app.3f9a1c.js``, ``index-BzX3k9aQ.css``) never changes content, so i
 cached for a year and marked immutable; anything else is cached briefly, because a
 new publish changes it in place. Checksums are S3 ETags as S3 computes them for our
 own uploads (MD5, or the MD5 of part MD5s for multipart), so an unchanged file is
-recognised from one listing, without a request per object.
+usually recognised from one listing, without a request per object; a SHA-256 stored in
+the object's metadata settles the cases where the ETag is not an MD5 (SSE-KMS).
 """
 
 from __future__ import annotations
@@ -145,22 +146,26 @@ def cache_control(key: str, rules: Sequence[CacheRule] = ()) -> str:
     return overrides.get("default", SHORT)
 
 
-def s3_etag(stream: BinaryIO, size: int) -> str:
-    """The ETag S3 gives our upload of these bytes (quoted, as S3 returns it).
+def checksums(stream: BinaryIO, size: int) -> tuple[str, str]:
+    """``(ETag, SHA-256)`` of these bytes: the ETag S3 gives our upload of them
+    (quoted, as S3 returns it) and the hex SHA-256 we store as ``x-amz-meta-sha256``.
 
-    Below the multipart threshold: the MD5. Above: the MD5 of the concatenated part
-    MD5s, a dash and the part count, with our part size (``MULTIPART_CHUNK``).
+    Below the multipart threshold the ETag is the MD5; above, the MD5 of the
+    concatenated part MD5s, a dash and the part count, with our part size
+    (``MULTIPART_CHUNK``). That holds for SSE-S3; an SSE-KMS object's ETag is not an
+    MD5, which is why the SHA-256 travels with the object as well.
     """
-    if size < MULTIPART_THRESHOLD:
-        digest = hashlib.md5(usedforsecurity=False)
-        for block in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(block)
-        return f'"{digest.hexdigest()}"'
+    sha256 = hashlib.sha256()
     parts = []
+    whole = hashlib.md5(usedforsecurity=False)
     while True:
         part = stream.read(MULTIPART_CHUNK)
         if not part:
             break
+        sha256.update(part)
+        whole.update(part)
         parts.append(hashlib.md5(part, usedforsecurity=False).digest())
+    if size < MULTIPART_THRESHOLD:
+        return f'"{whole.hexdigest()}"', sha256.hexdigest()
     combined = hashlib.md5(b"".join(parts), usedforsecurity=False).hexdigest()
-    return f'"{combined}-{len(parts)}"'
+    return f'"{combined}-{len(parts)}"', sha256.hexdigest()

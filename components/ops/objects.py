@@ -3,7 +3,10 @@
 
 A region "has" an object when its listing shows the key with the source's ETag: S3
 replication copies an object as it is, ETag included, so one ListObjectsV2 per region
-per poll answers for every key at once (no request per object).
+per poll answers for every key at once (no request per object). Where the ETags differ
+but the key is there (an SSE-KMS bucket, whose ETags are not content hashes), one
+HeadObject settles it: the SHA-256 that ``publish``, ``verify`` and ``backfill`` store
+as user metadata (``x-amz-meta-sha256``) travels with every replica.
 """
 
 from __future__ import annotations
@@ -18,6 +21,15 @@ PROBE_PREFIX = "_health/"  # the health checks' probe object (components/buckets
 CANARY_PREFIX = "_canary/"  # verify's short-lived canaries
 RESERVED_PREFIXES = (PROBE_PREFIX, CANARY_PREFIX)
 POLL_S = 1.0
+CHECKSUM_METADATA = "sha256"  # user metadata key: x-amz-meta-sha256, hex of the content
+
+
+@dataclass(frozen=True)
+class Version:
+    """What a key must hold: the source's ETag, and the content's SHA-256 (may be "")."""
+
+    etag: str
+    sha256: str = ""
 
 
 def is_reserved(key: str) -> bool:
@@ -60,21 +72,39 @@ class ReplicationOutcome:
         return not any(self.missing.values())
 
 
-def satisfied(expected: Mapping[str, str | None], listing: Mapping[str, str]) -> set[str]:
-    """Keys whose state in ``listing`` is the expected one (ETag, or absent for None)."""
-    return {
-        key
-        for key, etag in expected.items()
-        if (key not in listing if etag is None else listing.get(key) == etag)
-    }
+def object_sha256(client: Any, bucket: str, key: str) -> str | None:
+    """The SHA-256 stored with the object, or None (no such key, none stored, an error)."""
+    try:
+        answer = client.head_object(Bucket=bucket, Key=key)
+    except Exception:
+        return None
+    return (answer.get("Metadata") or {}).get(CHECKSUM_METADATA)
+
+
+def holds(
+    expected: Version | None, listed_etag: str | None, stored_sha256: Callable[[], str | None]
+) -> bool:
+    """True when a region's copy is the expected one (absent, for an expected delete).
+
+    Same ETag: yes. Another ETag: only if the SHA-256 stored with the copy is the
+    expected one (asked through ``stored_sha256`` only then, as it costs a request).
+    """
+    if expected is None:
+        return listed_etag is None
+    if listed_etag is None:
+        return False
+    if listed_etag == expected.etag:
+        return True
+    return bool(expected.sha256) and stored_sha256() == expected.sha256
 
 
 def wait_replicated(
     list_region: Callable[[str], Mapping[str, str]],
-    expected: Mapping[str, str | None],
+    expected: Mapping[str, Version | None],
     regions: Iterable[str],
     *,
     timeout_s: float,
+    stored_sha256: Callable[[str, str], str | None] | None = None,
     poll_s: float = POLL_S,
     on_progress: Callable[[int], None] | None = None,
     clock: Callable[[], float] = time.monotonic,
@@ -82,8 +112,10 @@ def wait_replicated(
 ) -> ReplicationOutcome:
     """Poll each region's listing until it matches ``expected`` or ``timeout_s`` passes.
 
-    ``expected`` maps a key to the ETag it must have, or None for a deleted key.
-    ``list_region(region)`` returns that region's listing (key -> ETag); an error
+    ``expected`` maps a key to the :class:`Version` it must have, or None for a
+    deleted key; ``stored_sha256(region, key)`` reads the SHA-256 stored with a copy
+    whose ETag differs. ``list_region(region)`` returns that region's listing
+    (key -> ETag); an error
     from it counts as "nothing arrived yet" and is reported, so a region that is
     down is named with its reason, and one that comes back in time still passes.
     ``on_progress`` receives the number of (region, key) pairs newly satisfied.
@@ -103,7 +135,17 @@ def wait_replicated(
                 outcome.errors[region] = describe_error(error)
                 continue
             outcome.errors.pop(region, None)
-            arrived = satisfied({k: expected[k] for k in keys}, listing)
+            arrived = {
+                key
+                for key in keys
+                if holds(
+                    expected[key],
+                    listing.get(key),
+                    lambda key=key, region=region: (
+                        stored_sha256(region, key) if stored_sha256 is not None else None
+                    ),
+                )
+            }
             keys -= arrived
             outcome.replicated[region] += len(arrived)
             if on_progress is not None and arrived:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,10 +25,18 @@ from .content import (
     MULTIPART_THRESHOLD,
     CacheRule,
     cache_control,
+    checksums,
     content_type,
-    s3_etag,
 )
-from .objects import describe_error, is_reserved, list_etags, wait_replicated
+from .objects import (
+    CHECKSUM_METADATA,
+    Version,
+    describe_error,
+    is_reserved,
+    list_etags,
+    object_sha256,
+    wait_replicated,
+)
 from .progress import Progress
 from .stack import Target, UsageError
 
@@ -85,14 +93,18 @@ def local_files(directory: Path, prefix: str) -> list[LocalFile]:
 
 def plan_publish(
     files: Sequence[LocalFile],
-    local_etags: Mapping[str, str],
+    local: Mapping[str, tuple[str, str]],
     remote: Mapping[str, str],
     *,
     prefix: str,
     delete: bool,
+    stored_sha256: Callable[[str], str | None] = lambda key: None,
 ) -> Plan:
     """Upload what differs, skip what matches, delete (if asked) what is gone.
 
+    ``local`` maps a key to the file's (ETag, SHA-256); ``remote`` the bucket's keys
+    to their ETags. A key is unchanged when the ETags match, or, when they differ,
+    when the SHA-256 stored with the object (``stored_sha256(key)``, a HEAD) matches.
     Only keys under ``prefix`` are ever deleted, and reserved keys (the health
     probe, canaries) are neither overwritten nor deleted.
     """
@@ -104,7 +116,7 @@ def plan_publish(
             plan.refused.append(
                 {"key": item.key, "reason": "reserved for the product (health probe, canaries)"}
             )
-        elif remote.get(item.key) == local_etags[item.key]:
+        elif _same(local[item.key], remote, item.key, stored_sha256):
             plan.unchanged.append(item.key)
         else:
             plan.upload.append(item)
@@ -117,9 +129,19 @@ def plan_publish(
     return plan
 
 
-def _etag_of(item: LocalFile) -> str:
+def _same(
+    local: tuple[str, str],
+    remote: Mapping[str, str],
+    key: str,
+    stored_sha256: Callable[[str], str | None],
+) -> bool:
+    etag, sha256 = local
+    return key in remote and (remote[key] == etag or stored_sha256(key) == sha256)
+
+
+def _checksums_of(item: LocalFile) -> tuple[str, str]:
     with item.path.open("rb") as stream:
-        return s3_etag(stream, item.size)
+        return checksums(stream, item.size)
 
 
 def publish(
@@ -147,9 +169,16 @@ def publish(
     client = target.s3(primary)
 
     with ThreadPoolExecutor(max_workers=concurrency) as pool:
-        etags = dict(zip((f.key for f in files), pool.map(_etag_of, files), strict=True))
+        local = dict(zip((f.key for f in files), pool.map(_checksums_of, files), strict=True))
     remote = list_etags(client, bucket, prefix)
-    plan = plan_publish(files, etags, remote, prefix=prefix, delete=delete)
+    plan = plan_publish(
+        files,
+        local,
+        remote,
+        prefix=prefix,
+        delete=delete,
+        stored_sha256=lambda key: object_sha256(client, bucket, key),
+    )
     failed: list[dict[str, str]] = list(plan.refused)
 
     transfer = TransferConfig(
@@ -167,6 +196,7 @@ def publish(
                 ExtraArgs={
                     "ContentType": content_type(item.key),
                     "CacheControl": cache_control(item.key, rules),
+                    "Metadata": {CHECKSUM_METADATA: local[item.key][1]},
                 },
                 Config=transfer,
             )
@@ -191,7 +221,11 @@ def publish(
     deleted, delete_failures = delete_keys(client, bucket, plan.delete)
     failed.extend(delete_failures)
 
-    changed: dict[str, str | None] = {key: etags[key] for key in uploaded}
+    # Replicas must match what the primary holds now (its ETags, our SHA-256s).
+    primary_now = list_etags(client, bucket, prefix) if uploaded else {}
+    changed: dict[str, Version | None] = {
+        key: Version(primary_now.get(key, local[key][0]), local[key][1]) for key in uploaded
+    }
     changed.update(dict.fromkeys(deleted))
     result: dict[str, Any] = {
         "uploaded": len(uploaded),
@@ -213,6 +247,9 @@ def publish(
                 changed,
                 secondaries,
                 timeout_s=timeout_s,
+                stored_sha256=lambda region, key: object_sha256(
+                    target.s3(region), target.bucket(region), key
+                ),
                 on_progress=bar.advance,
             )
         result["replicated"] = outcome.replicated

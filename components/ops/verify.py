@@ -13,6 +13,7 @@ a share served at least once; otherwise ``failed``.
 
 from __future__ import annotations
 
+import hashlib
 import time
 import urllib.error
 import urllib.request
@@ -23,7 +24,15 @@ from typing import Any
 from urllib.parse import quote
 
 from ..edge_config import REGION_HEADER
-from .objects import CANARY_PREFIX, describe_error, list_etags, wait_replicated
+from .objects import (
+    CANARY_PREFIX,
+    CHECKSUM_METADATA,
+    Version,
+    describe_error,
+    list_etags,
+    object_sha256,
+    wait_replicated,
+)
 from .progress import Progress
 from .publish import delete_keys
 from .routing_table import RoutingLookupError, read_routing_table
@@ -86,19 +95,22 @@ def verify(
         total = sum(weights.values()) or 1
         expected = {region: weight / total for region, weight in weights.items()}
 
-    def put(key: str) -> tuple[str, str] | None:
+    def put(key: str) -> tuple[str, Version] | None:
+        body = bodies[key].encode()
+        sha256 = hashlib.sha256(body).hexdigest()
         try:
             answer = client.put_object(
                 Bucket=bucket,
                 Key=key,
-                Body=bodies[key].encode(),
+                Body=body,
                 ContentType="text/plain; charset=utf-8",
                 CacheControl="no-store",
+                Metadata={CHECKSUM_METADATA: sha256},
             )
         except Exception as error:
             errors.append({"key": key, "stage": "write", "error": describe_error(error)})
             return None
-        return key, answer["ETag"]
+        return key, Version(answer["ETag"], sha256)
 
     with ThreadPoolExecutor(max_workers=8) as pool:
         written = dict(item for item in pool.map(put, bodies) if item is not None)
@@ -110,6 +122,9 @@ def verify(
             written,
             secondaries,
             timeout_s=timeout_s,
+            stored_sha256=lambda region, key: object_sha256(
+                target.s3(region), target.bucket(region), key
+            ),
             on_progress=bar.advance,
         )
     for region, keys in outcome.missing.items():
