@@ -59,6 +59,7 @@ def main() -> None:
     pulumi.export("replication_mode", delivery.replication_mode)
     pulumi.export("certificate_arn", delivery.certificate_arn)
     pulumi.export("domain_zone_id", delivery.domain_zone_id)
+    pulumi.export("log_buckets", delivery.log_buckets)
 
 
 main()

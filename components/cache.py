@@ -9,12 +9,13 @@ policy that adds the same security headers plus CORS for exactly those origins.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
+
+from .naming import account_unique_name
 
 # CachingOptimized's TTLs (seconds): the versioned policy differs only in its query strings.
 MIN_TTL_S, DEFAULT_TTL_S, MAX_TTL_S = 1, 86_400, 31_536_000
@@ -31,12 +32,6 @@ class Policies:
     response_headers_policy_id: pulumi.Input[str]
     cache_policy: aws.cloudfront.CachePolicy | None
     response_headers_policy: aws.cloudfront.ResponseHeadersPolicy | None
-
-
-def account_unique_name(name: str, purpose: str) -> str:
-    """``<project>-<stack>-<component>-<purpose>``: policy names are unique per account."""
-    text = f"{pulumi.get_project()}-{pulumi.get_stack()}-{name}-{purpose}"
-    return re.sub(r"[^A-Za-z0-9_-]+", "-", text)[:128]
 
 
 def security_headers() -> dict[str, object]:

@@ -65,6 +65,8 @@ WEB_ACL_MODES: tuple[str, ...] = ("managed",)
 WAF_RATE_LIMIT_RANGE = (10, 2_000_000_000)  # WAFv2 rate-based rule limit per 5 minutes
 DEFAULT_WAF_RATE_LIMIT = 2000
 MAX_CORS_ORIGINS = 25
+LOG_RETENTION_RANGE = (1, 3650)
+DEFAULT_LOG_RETENTION_DAYS = 90
 FAILURE_THRESHOLD_RANGE = (1, 10)
 EDGE_MEMORY_MB_RANGE = (128, 3008)  # what Lambda@Edge allows for origin-facing functions
 ROUTING_MODES: tuple[str, ...] = ("weighted", "latency")
@@ -470,6 +472,9 @@ class DeliveryConfig:
         lambda _key, value: validate_default_root_object(value), None
     )
     region_header: bool = setting(boolean, True)
+    access_logs: bool = setting(boolean, False)
+    # Default DEFAULT_LOG_RETENTION_DAYS once accessLogs is on (see COMBINED_RULES).
+    log_retention_days: int | None = setting(whole(*LOG_RETENTION_RANGE), None)
     domain_zone_id: str | None = setting(
         matching(
             _ZONE_ID, "the public hosted zone id of domainNames, e.g. 'Z0123456789ABCDEFGHIJ'"
@@ -601,6 +606,18 @@ def _one_web_acl(values: dict[str, Any]) -> None:
         values["waf_rate_limit"] = DEFAULT_WAF_RATE_LIMIT
 
 
+def _log_retention_with_access_logs(values: dict[str, Any]) -> None:
+    """``logRetentionDays`` is how long the access logs are kept: only with ``accessLogs``."""
+    if not values["access_logs"] and values["log_retention_days"] is not None:
+        raise ConfigError(
+            "logRetentionDays",
+            values["log_retention_days"],
+            "unset unless accessLogs is true (it is how long access logs are kept)",
+        )
+    if values["access_logs"] and values["log_retention_days"] is None:
+        values["log_retention_days"] = DEFAULT_LOG_RETENTION_DAYS
+
+
 def _rehearsed_regions_are_configured(values: dict[str, Any]) -> None:
     values["rehearse_outage"] = validate_rehearse_outage(
         values["rehearse_outage"], values["regions"], values["health_checks"]
@@ -682,6 +699,7 @@ COMBINED_RULES: tuple[Callable[[dict[str, Any]], None], ...] = (
     _kms_needs_sigv4,
     _kms_keys_in_their_regions,
     _one_web_acl,
+    _log_retention_with_access_logs,
 )
 """Rules that need several keys: each gets every validated value (by argument name)."""
 

@@ -12,6 +12,7 @@ from typing import Any, NotRequired, Optional, TypedDict
 import pulumi
 import pulumi_aws as aws
 
+from .access_logs import AccessLogs, create_access_logs
 from .buckets import (
     DataBucket,
     create_bucket_policy,
@@ -92,6 +93,10 @@ class MultiRegionAssetDeliveryArgs(TypedDict):
     """Custom domain names for the distribution [``domainNames``]."""
     certificate_arn: NotRequired[pulumi.Input[str]]
     """ACM certificate (us-east-1) for ``domain_names``; else requested [``certificateArn``]."""
+    access_logs: NotRequired[bool]
+    """CloudFront and S3 access logs into log buckets; default false [``accessLogs``]."""
+    log_retention_days: NotRequired[int]
+    """Days access logs are kept, 1-3650; default 90 [``logRetentionDays``]."""
     domain_zone_id: NotRequired[pulumi.Input[str]]
     """Public zone of ``domain_names``: alias records, certificate validation [``domainZoneId``]."""
     price_class: NotRequired[str]
@@ -192,6 +197,8 @@ class MultiRegionAssetDelivery(pulumi.ComponentResource):
     """The viewer certificate's ARN (requested or given); unset without custom domains."""
     domain_zone_id: pulumi.Output[Optional[str]]  # noqa: UP045
     """The hosted zone holding the custom domains' alias records; unset without one."""
+    log_buckets: pulumi.Output[dict[str, str]]
+    """Access-log bucket name by region (empty without access logs)."""
 
     def __init__(
         self,
@@ -368,6 +375,20 @@ class MultiRegionAssetDelivery(pulumi.ComponentResource):
         )
 
         distribution = self.cdn.distribution
+        self.access_logs: AccessLogs | None = (
+            create_access_logs(
+                name,
+                self.buckets,
+                distribution,
+                retention_days=config.log_retention_days,
+                force_destroy=config.force_destroy,
+                account_id=account_id,
+                tags=tags,
+                parent=self,
+            )
+            if config.access_logs
+            else None
+        )
         self.aliases: AliasRecords | None = (
             create_alias_records(
                 name,
@@ -403,6 +424,12 @@ class MultiRegionAssetDelivery(pulumi.ComponentResource):
         self.replication_mode = pulumi.Output.from_input(config.replication)
         self.certificate_arn = pulumi.Output.from_input(certificate_arn)
         self.domain_zone_id = pulumi.Output.from_input(config.domain_zone_id)
+        self.log_buckets = pulumi.Output.all(
+            **{
+                r: b.bucket.bucket
+                for r, b in (self.access_logs.buckets if self.access_logs else {}).items()
+            }
+        ).apply(dict)
         self.register_outputs(
             {
                 "distribution_id": self.distribution_id,
@@ -420,5 +447,6 @@ class MultiRegionAssetDelivery(pulumi.ComponentResource):
                 "replication_mode": self.replication_mode,
                 "certificate_arn": self.certificate_arn,
                 "domain_zone_id": self.domain_zone_id,
+                "log_buckets": self.log_buckets,
             }
         )

@@ -259,6 +259,21 @@ class RecordingMocks(pulumi.runtime.Mocks):
                 ],
             )
             return state["arn"], state
+        if typ in (
+            "aws:cloudwatch/logDeliverySource:LogDeliverySource",
+            "aws:cloudwatch/logDeliveryDestination:LogDeliveryDestination",
+        ):
+            kind = "delivery-source" if typ.endswith("Source") else "delivery-destination"
+            state.update(arn=f"arn:aws:logs:{region}:{ACCOUNT_ID}:{kind}:{inputs['name']}")
+            if kind == "delivery-source":
+                state.update(service="cloudfront")
+            else:
+                state.update(deliveryDestinationType="S3")
+            return inputs["name"], state
+        if typ == "aws:cloudwatch/logDelivery:LogDelivery":
+            delivery_id = _digest(typ, name, length=16)
+            state.update(arn=f"arn:aws:logs:{region}:{ACCOUNT_ID}:delivery:{delivery_id}")
+            return delivery_id, state
         if typ == "aws:acm/certificateValidation:CertificateValidation":
             return "2026-12-01 00:00:00 +0000 UTC", state
         if typ == "aws:route53/record:Record":

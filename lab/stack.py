@@ -131,13 +131,19 @@ def stack_from_registrations(
     With several components in the stack, ``component`` names the one to run.
     """
     mocks = _Scope(recorded, component)
-    buckets = {r.inputs["region"]: r for r in mocks.of_type(T_BUCKET)}
-    bucket_region_by_arn = {r.state["arn"]: region for region, r in buckets.items()}
-    bucket_region_by_id = {r.id: region for region, r in buckets.items()}
-
     function_reg = _only(mocks, T_FUNCTION)
     contents = archive_bytes(function_reg.inputs["code"])
     edge_config = json.loads(contents[EDGE_CONFIG_NAME])
+    # The data buckets are the ones the function routes to (not, say, log buckets).
+    data_domains = {spec["domain"] for spec in edge_config["regions"].values()}
+    buckets = {
+        r.inputs["region"]: r
+        for r in mocks.of_type(T_BUCKET)
+        if r.state["bucketRegionalDomainName"] in data_domains
+    }
+    bucket_region_by_arn = {r.state["arn"]: region for region, r in buckets.items()}
+    bucket_region_by_id = {r.id: region for region, r in buckets.items()}
+
     function = FunctionSpec(
         name=function_reg.state["name"],
         handler=function_reg.inputs["handler"],
@@ -155,7 +161,8 @@ def stack_from_registrations(
         )
         for r in mocks.of_type(T_OBJECT)
     }
-    records = mocks.of_type(T_RECORD)
+    # The routing table: TXT records (not, say, custom domains' alias or validation records).
+    records = [r for r in mocks.of_type(T_RECORD) if r.inputs.get("type") == "TXT"]
     if not records:
         raise StackError("the program declared no routing records")
     regions: dict[str, RegionSpec] = {}

@@ -18,7 +18,7 @@ import pulumi
 import pytest
 from asset_delivery import ConfigError, MultiRegionAssetDelivery
 from asset_delivery.buckets import PROBE_MATCH, probe_key
-from asset_delivery.lab.stack import archive_bytes
+from asset_delivery.lab.stack import archive_bytes, stack_from_registrations
 from asset_delivery.locality import EDGE_REGIONS
 from asset_delivery.testing import (
     ACCOUNT_ID,
@@ -63,6 +63,10 @@ T = {
     "headers_policy": "aws:cloudfront/responseHeadersPolicy:ResponseHeadersPolicy",
     "web_acl": "aws:wafv2/webAcl:WebAcl",
     "certificate": "aws:acm/certificate:Certificate",
+    "bucket_logging": "aws:s3/bucketLogging:BucketLogging",
+    "log_source": "aws:cloudwatch/logDeliverySource:LogDeliverySource",
+    "log_destination": "aws:cloudwatch/logDeliveryDestination:LogDeliveryDestination",
+    "log_delivery": "aws:cloudwatch/logDelivery:LogDelivery",
     "validation": "aws:acm/certificateValidation:CertificateValidation",
     "component": "asset-delivery:index:MultiRegionAssetDelivery",
 }
@@ -130,6 +134,8 @@ def everything() -> RecordingMocks:
             "region_header": False,
             "domain_names": DOMAINS,
             "domain_zone_id": DOMAIN_ZONE,
+            "access_logs": True,
+            "log_retention_days": 30,
         }
     )
 
@@ -854,6 +860,113 @@ def test_custom_domain_outputs_are_unset_without_custom_domains() -> None:
     assert seen["outputs"] == [None, None]
 
 
+def log_buckets_of(mocks: RecordingMocks) -> dict[str, Registration]:
+    return {
+        b.inputs["region"]: b for b in mocks.of_type(T["bucket"]) if b.name.endswith("-logs-bucket")
+    }
+
+
+def settings_of(mocks: RecordingMocks, kind: str, bucket: Registration) -> Registration:
+    (found,) = [r for r in mocks.of_type(T[kind]) if r.inputs["bucket"] == bucket.id]
+    return found
+
+
+def test_access_logs_go_to_a_hardened_log_bucket_in_each_region(everything: RecordingMocks) -> None:
+    logs = log_buckets_of(everything)
+    assert sorted(logs) == sorted(b["region"] for b in THREE)
+    data = {
+        b.inputs["region"]: b
+        for b in everything.of_type(T["bucket"])
+        if b.inputs["region"] in logs and b.name.endswith(f"{b.inputs['region']}-bucket")
+    }
+    for region, log_bucket in logs.items():
+        bpa = settings_of(everything, "bpa", log_bucket)
+        assert all(
+            bpa.inputs[flag] is True
+            for flag in (
+                "blockPublicAcls",
+                "blockPublicPolicy",
+                "ignorePublicAcls",
+                "restrictPublicBuckets",
+            )
+        )
+        ownership = settings_of(everything, "ownership", log_bucket)
+        assert ownership.inputs["rule"]["objectOwnership"] == "BucketOwnerEnforced"
+        (sse,) = settings_of(everything, "sse", log_bucket).inputs["rules"]
+        assert sse["applyServerSideEncryptionByDefault"]["sseAlgorithm"] == "AES256"
+        (rule,) = settings_of(everything, "lifecycle", log_bucket).inputs["rules"]
+        assert rule["status"] == "Enabled" and rule["expiration"] == {"days": 30}
+        policy_reg = settings_of(everything, "policy", log_bucket)
+        statements = {s["Sid"]: s for s in json.loads(policy_reg.inputs["policy"])["Statement"]}
+        arn = log_bucket.state["arn"]
+        assert statements["DenyInsecureTransport"]["Condition"] == {
+            "Bool": {"aws:SecureTransport": "false"}
+        }
+        s3_logs = statements["S3ServerAccessLogs"]
+        assert s3_logs["Principal"] == {"Service": "logging.s3.amazonaws.com"}
+        assert s3_logs["Action"] == "s3:PutObject"
+        assert s3_logs["Resource"] == f"{arn}/s3-access/*"
+        assert s3_logs["Condition"] == {
+            "StringEquals": {"aws:SourceAccount": ACCOUNT_ID},
+            "ArnLike": {"aws:SourceArn": [data[region].state["arn"]]},
+        }
+        cloudfront = statements.get("CloudFrontLogDelivery")
+        assert (cloudfront is not None) is (region == "us-east-1")
+        if cloudfront:
+            assert cloudfront["Principal"] == {"Service": "delivery.logs.amazonaws.com"}
+            assert cloudfront["Resource"] == f"{arn}/AWSLogs/{ACCOUNT_ID}/*"
+            assert cloudfront["Condition"]["StringEquals"]["aws:SourceAccount"] == ACCOUNT_ID
+        allowed = [s for s in statements.values() if s["Effect"] == "Allow"]
+        assert all("Service" in s["Principal"] for s in allowed)  # nobody else may write
+        # S3 server access logging of the region's data bucket, into this bucket.
+        logging = settings_of(everything, "bucket_logging", data[region])
+        assert logging.inputs["region"] == region
+        assert logging.inputs["targetBucket"] == log_bucket.id
+        assert logging.inputs["targetPrefix"] == "s3-access/"
+        assert depends(everything, logging, policy_reg)
+
+
+def test_cloudfront_standard_logging_v2_delivers_to_the_us_east_1_log_bucket(
+    everything: RecordingMocks,
+) -> None:
+    (dist,) = everything.of_type(T["distribution"])
+    (source,) = everything.of_type(T["log_source"])
+    (destination,) = everything.of_type(T["log_destination"])
+    (delivery,) = everything.of_type(T["log_delivery"])
+    assert source.inputs["region"] == destination.inputs["region"] == "us-east-1"
+    assert delivery.inputs["region"] == "us-east-1"
+    assert source.inputs["logType"] == "ACCESS_LOGS"
+    assert source.inputs["resourceArn"] == dist.state["arn"]
+    target = log_buckets_of(everything)["us-east-1"]
+    config = destination.inputs["deliveryDestinationConfiguration"]
+    assert config["destinationResourceArn"] == target.state["arn"]
+    assert delivery.inputs["deliverySourceName"] == source.inputs["name"]
+    assert delivery.inputs["deliveryDestinationArn"] == destination.state["arn"]
+    assert depends(everything, delivery, settings_of(everything, "policy", target))
+    assert len(source.inputs["name"]) <= 60 and len(destination.inputs["name"]) <= 60
+
+
+def test_cloudfront_logs_get_a_us_east_1_bucket_when_no_data_bucket_is_there() -> None:
+    seen: dict[str, object] = {}
+
+    def body() -> pulumi.Output:
+        delivery = MultiRegionAssetDelivery("media", {"regions": THREE[1:], "access_logs": True})
+        return delivery.log_buckets.apply(lambda names: seen.update(names=names))
+
+    mocks = run_with_mocks(body, {})
+    logs = log_buckets_of(mocks)
+    assert sorted(logs) == ["ap-southeast-2", "eu-west-1", "us-east-1"]
+    (rule,) = settings_of(mocks, "lifecycle", logs["us-east-1"]).inputs["rules"]
+    assert rule["expiration"] == {"days": 90}  # the default retention
+    policy = json.loads(settings_of(mocks, "policy", logs["us-east-1"]).inputs["policy"])
+    assert {s["Sid"] for s in policy["Statement"]} == {
+        "CloudFrontLogDelivery",
+        "DenyInsecureTransport",
+    }
+    assert len(mocks.of_type(T["bucket_logging"])) == 2
+    assert seen["names"] == {r: b.state["bucket"] for r, b in logs.items()}
+
+
 # -- outputs and errors ---------------------------------------------------------------
 
 
@@ -925,6 +1038,12 @@ def test_no_health_checks_is_an_empty_mapping_of_ids() -> None:
         ({"regions": THREE, "waf_rate_limit": 500}, "waf_rate_limit", "unset unless webAcl"),
         ({"regions": THREE, "tags": {"aws:x": "y"}}, "tags['aws:x']", "reserved"),
         ({"regions": THREE, "domain_zone_id": DOMAIN_ZONE}, "domain_names", "domainZoneId"),
+        ({"regions": THREE, "log_retention_days": 30}, "log_retention_days", "accessLogs"),
+        (
+            {"regions": THREE, "access_logs": True, "log_retention_days": 0},
+            "log_retention_days",
+            "1 to 3650",
+        ),
         ({"regions": THREE, "domain_names": ["a.example.com"]}, "certificate_arn", "domainZoneId"),
         (
             {"regions": THREE, "domain_names": ["a.example.com"], "domain_zone_id": "zone"},
@@ -985,8 +1104,16 @@ def test_program_reads_the_production_options_from_stack_config() -> None:
         "asset-delivery:regionHeader": False,
         "asset-delivery:domainNames": ["assets.example.com"],
         "asset-delivery:domainZoneId": DOMAIN_ZONE,
+        "asset-delivery:accessLogs": True,
+        "asset-delivery:logRetentionDays": 14,
     }
     mocks = run_program(ROOT, config, stack="prod")
+    assert sorted(log_buckets_of(mocks)) == ["eu-west-1", "us-east-1"]
+    # The lab still finds the data buckets among the log buckets.
+    lab = stack_from_registrations(mocks)
+    assert {spec.bucket for spec in lab.regions.values()} == {
+        b.state["bucket"] for b in mocks.of_type(T["bucket"]) if not b.name.endswith("logs-bucket")
+    }
     assert len(mocks.of_type(T["certificate"])) == 1
     assert len(alias_records(mocks)) == 2
     (acl,) = mocks.of_type(T["web_acl"])

@@ -379,3 +379,27 @@ def test_bad_custom_domain_settings_are_named(extra: dict, field: str, words: st
         parse_config({"regions": TWO, **extra})
     assert str(caught.value).startswith(f"asset-delivery:{field} = ")
     assert words in str(caught.value)
+
+
+def test_access_logs_keep_logs_90_days_unless_told() -> None:
+    assert parse_config({"regions": TWO}).access_logs is False
+    assert parse_config({"regions": TWO}).log_retention_days is None
+    config = parse_config({"regions": TWO, "accessLogs": "true"})
+    assert (config.access_logs, config.log_retention_days) == (True, 90)
+    config = parse_config({"regions": TWO, "accessLogs": True, "logRetentionDays": "400"})
+    assert config.log_retention_days == 400
+
+
+@pytest.mark.parametrize(
+    ("extra", "field", "words"),
+    [
+        ({"accessLogs": "yes"}, "accessLogs", "true or false"),
+        ({"logRetentionDays": 30}, "logRetentionDays", "unset unless accessLogs is true"),
+        ({"accessLogs": True, "logRetentionDays": 3651}, "logRetentionDays", "1 to 3650"),
+    ],
+)
+def test_bad_access_log_settings_are_named(extra: dict, field: str, words: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse_config({"regions": TWO, **extra})
+    assert str(caught.value).startswith(f"asset-delivery:{field} = ")
+    assert words in str(caught.value)
