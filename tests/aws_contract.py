@@ -812,6 +812,36 @@ def s3_replication(reg: Registration, f: Fields, stack: Stack) -> list[Request]:
     return [_request(reg, "s3", "PutBucketReplication", params)]
 
 
+# KMS: key.go (resourceKeyCreate; rotation is a second call).
+
+
+@translates("aws:kms/key:Key")
+def kms_key(reg: Registration, f: Fields, stack: Stack) -> list[Request]:
+    """CreateKey, then EnableKeyRotation when rotation is on."""
+    params = compact(
+        {
+            "Description": f.get("description"),
+            "KeyUsage": f.get("keyUsage", "ENCRYPT_DECRYPT"),
+            "KeySpec": f.get("customerMasterKeySpec", "SYMMETRIC_DEFAULT"),
+            "Policy": f.get("policy"),
+            "MultiRegion": f.get("multiRegion"),
+            "BypassPolicyLockoutSafetyCheck": f.get("bypassPolicyLockoutSafetyCheck"),
+            "Tags": [{"TagKey": k, "TagValue": v} for k, v in f.get("tags", {}).items()] or None,
+        }
+    )
+    requests = [_request(reg, "kms", "CreateKey", params)]
+    if f.get("enableKeyRotation"):
+        rotation = compact({"KeyId": reg.id, "RotationPeriodInDays": f.int("rotationPeriodInDays")})
+        requests.append(_request(reg, "kms", "EnableKeyRotation", rotation))
+    # Used when the key is deleted: ScheduleKeyDeletion's PendingWindowInDays.
+    window = f.int("deletionWindowInDays")
+    if window is not None:
+        deletion = {"KeyId": reg.id, "PendingWindowInDays": window}
+        requests.append(_request(reg, "kms", "ScheduleKeyDeletion", deletion))
+    f.ignore("region", "isEnabled")
+    return requests
+
+
 def translate(reg: Registration, stack: Stack) -> tuple[list[Request], list[Problem]]:
     """The requests for one registration, and its input keys nobody translated."""
     fields = Fields.root(reg.inputs)

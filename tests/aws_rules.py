@@ -596,7 +596,8 @@ def route53_routing_record_values(requests: Sequence[Request]) -> Iterator[Probl
 BUCKET_POLICY_MAX_BYTES = 20 * 1024
 _PRINCIPAL_KEYS = frozenset({"AWS", "Service", "CanonicalUser", "Federated"})
 _AWS_PRINCIPAL = re.compile(
-    r"\*|\d{12}|arn:aws[a-z-]*:iam::(\d{12}|cloudfront):[A-Za-z-]+/.+|arn:aws[a-z-]*:sts::\d{12}:.+"
+    r"\*|\d{12}|arn:aws[a-z-]*:iam::(\d{12}|cloudfront):(root|[A-Za-z-]+/.+)"
+    r"|arn:aws[a-z-]*:sts::\d{12}:.+"
 )
 
 
@@ -696,6 +697,68 @@ def s3_replication_rules(requests: Sequence[Request]) -> Iterator[Problem]:
                     findings.append(f"RTC/metrics minutes are {sorted(map(str, minutes))}; use 15")
             for finding in findings:
                 yield _problem(request, s3_replication_rules, f"{label} {finding}")
+
+
+@rule
+def s3_kms_objects_not_read_through_oai(requests: Sequence[Request]) -> Iterator[Problem]:
+    """CloudFront origin access identity: "OAI doesn't support SSE-KMS" (the
+    CloudFront developer guide, restricting access to an S3 origin): a bucket
+    encrypted with SSE-KMS must not be an origin read through an OAI."""
+    kms_buckets = {
+        r.params.get("Bucket")
+        for r in _of(requests, "PutBucketEncryption")
+        for rule_ in r.params.get("ServerSideEncryptionConfiguration", {}).get("Rules", [])
+        if str(
+            rule_.get("ApplyServerSideEncryptionByDefault", {}).get("SSEAlgorithm", "")
+        ).startswith("aws:kms")
+    }
+    for request, config in _distribution_configs(requests):
+        behind_oai = [
+            str(origin.get("Id"))
+            for origin in _list_items(config.get("Origins"))
+            if origin.get("S3OriginConfig", {}).get("OriginAccessIdentity")
+        ]
+        if behind_oai and kms_buckets:
+            yield _problem(
+                request,
+                s3_kms_objects_not_read_through_oai,
+                f"origins {', '.join(behind_oai)} read through an origin access identity, but "
+                f"buckets {', '.join(sorted(kms_buckets))} use SSE-KMS, which an OAI cannot "
+                "decrypt (the edge function may route to any of them)",
+            )
+
+
+# KMS ---------------------------------------------------------------------------------
+
+KEY_POLICY_MAX_BYTES = 32 * 1024
+
+
+@rule
+def kms_key_settings(requests: Sequence[Request]) -> Iterator[Problem]:
+    """AWS KMS: "The maximum length of a key policy document is 32 KB"; a key policy
+    statement's Resource is "*" (the key itself) and its principals are well formed;
+    ScheduleKeyDeletion's waiting period is 7-30 days; automatic rotation needs a
+    symmetric encryption key (SYMMETRIC_DEFAULT)."""
+    for request in _of(requests, "CreateKey"):
+        text = str(request.params.get("Policy", "{}"))
+        findings = []
+        if len(text.encode()) > KEY_POLICY_MAX_BYTES:
+            findings.append(f"key policy is {len(text.encode())} bytes; KMS allows 32 KB")
+        for index, statement in enumerate(_statements(json.loads(text))):
+            label = f"statement {statement.get('Sid') or index}"
+            findings += [f"{label} {p}" for p in _principal_problems(statement.get("Principal"))]
+            if _as_list(statement.get("Resource")) != ["*"]:
+                findings.append(f"{label} Resource {statement.get('Resource')!r}; use '*'")
+        same_key = [r for r in requests if r.source == request.source]
+        for deletion in _of(same_key, "ScheduleKeyDeletion"):
+            window = deletion.params.get("PendingWindowInDays")
+            if isinstance(window, int) and not 7 <= window <= 30:
+                findings.append(f"deletion window {window} days; KMS allows 7-30")
+        spec = request.params.get("KeySpec", "SYMMETRIC_DEFAULT")
+        if _of(same_key, "EnableKeyRotation") and spec != "SYMMETRIC_DEFAULT":
+            findings.append(f"rotation is on, but key spec {spec} cannot rotate")
+        for finding in findings:
+            yield _problem(request, kms_key_settings, finding)
 
 
 # -- the whole stack -----------------------------------------------------------------

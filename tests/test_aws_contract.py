@@ -52,6 +52,17 @@ SCENARIOS: dict[str, Callable[[], RecordingMocks]] = {
     "3-regions-bidirectional-no-health-checks": lambda: _component(
         {"regions": THREE, "replication": "bidirectional", "health_checks": False}
     ),
+    "3-regions-sigv4-kms-bidirectional": lambda: _component(
+        {
+            "regions": THREE,
+            "replication": "bidirectional",
+            "origin_auth": "sigv4",
+            "encryption": "kms",
+        }
+    ),
+    "2-regions-oai-to-sigv4": lambda: _component(
+        {"regions": THREE[:2], "origin_auth": "oai-to-sigv4"}
+    ),
 }
 
 
@@ -122,6 +133,8 @@ def test_every_resource_the_program_declares_becomes_an_api_request() -> None:
         ("s3", "PutObject"),
         ("s3", "PutBucketReplication"),
     } <= operations
+    kms = check_stack(declared("3-regions-sigv4-kms-bidirectional").registrations)
+    assert {"CreateKey", "EnableKeyRotation"} <= {r.operation for r in kms.requests}
     assert report.untranslated == {"asset-delivery:index:MultiRegionAssetDelivery": ["assets"]}
 
 
@@ -154,6 +167,7 @@ HEALTH = "aws:route53/healthCheck:HealthCheck"
 POLICY = "aws:s3/bucketPolicy:BucketPolicy"
 REPLICATION = "aws:s3/bucketReplicationConfig:BucketReplicationConfig"
 BPA = "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"
+KEY = "aws:kms/key:Key"
 
 
 def _association(inputs: dict[str, Any], index: int = 0) -> dict[str, Any]:
@@ -431,6 +445,38 @@ PLANTED = [
         _policy(lambda d: d["Statement"][0].update(Resource="arn:aws:s3:::someone-else/*")),
         "s3_bucket_policy_document",
         ["resource 'arn:aws:s3:::someone-else/*' is outside bucket"],
+    ),
+    (
+        "kms-bucket-behind-oai",
+        "3-regions-sigv4-kms-bidirectional",
+        DIST,
+        "cdn",
+        lambda i: [
+            origin["s3OriginConfig"].update(
+                originAccessIdentity="origin-access-identity/cloudfront/E2"
+            )
+            for origin in i["origins"]
+        ],
+        "s3_kms_objects_not_read_through_oai",
+        ["origins routed, failover read through an origin access identity", "use SSE-KMS"],
+    ),
+    (
+        "kms-deletion-window-5-days",
+        "3-regions-sigv4-kms-bidirectional",
+        KEY,
+        "eu-west-1-key",
+        lambda i: i.update(deletionWindowInDays=5.0),
+        "kms_key_settings",
+        ["deletion window 5 days; KMS allows 7-30"],
+    ),
+    (
+        "kms-policy-resource-not-star",
+        "3-regions-sigv4-kms-bidirectional",
+        KEY,
+        "us-east-1-key",
+        _policy(lambda d: d["Statement"][1].update(Resource="arn:aws:s3:::bucket/*")),
+        "kms_key_settings",
+        ["Resource 'arn:aws:s3:::bucket/*'; use '*'"],
     ),
     (
         "replication-storage-class",
