@@ -387,6 +387,121 @@ def origin_access_identity(reg: Registration, f: Fields, stack: Stack) -> list[R
     ]
 
 
+def _named_items(fields: Fields | None) -> dict[str, Any] | None:
+    """``{items: [...]}`` blocks (headers, cookies, query strings) as ``{Quantity, Items}``."""
+    return None if fields is None else items(fields.get("items", []))
+
+
+@translates("aws:cloudfront/cachePolicy:CachePolicy")
+def cache_policy(reg: Registration, f: Fields, stack: Stack) -> list[Request]:
+    """CreateCachePolicy, as cache_policy_structure.go expands it."""
+    parameters = f.obj("parametersInCacheKeyAndForwardedToOrigin") or Fields.root({})
+    headers = parameters.obj("headersConfig") or Fields.root({})
+    cookies = parameters.obj("cookiesConfig") or Fields.root({})
+    query = parameters.obj("queryStringsConfig") or Fields.root({})
+    config = {
+        "Name": f.get("name") or reg.id,
+        "Comment": f.get("comment", ""),
+        "DefaultTTL": f.int("defaultTtl", 86400),
+        "MaxTTL": f.int("maxTtl", 31536000),
+        "MinTTL": f.int("minTtl"),
+        "ParametersInCacheKeyAndForwardedToOrigin": {
+            "EnableAcceptEncodingGzip": parameters.get("enableAcceptEncodingGzip", False),
+            "EnableAcceptEncodingBrotli": parameters.get("enableAcceptEncodingBrotli", False),
+            "HeadersConfig": compact(
+                {
+                    "HeaderBehavior": headers.get("headerBehavior"),
+                    "Headers": _named_items(headers.obj("headers")),
+                }
+            ),
+            "CookiesConfig": compact(
+                {
+                    "CookieBehavior": cookies.get("cookieBehavior"),
+                    "Cookies": _named_items(cookies.obj("cookies")),
+                }
+            ),
+            "QueryStringsConfig": compact(
+                {
+                    "QueryStringBehavior": query.get("queryStringBehavior"),
+                    "QueryStrings": _named_items(query.obj("queryStrings")),
+                }
+            ),
+        },
+    }
+    return [
+        _request(reg, "cloudfront", "CreateCachePolicy", {"CachePolicyConfig": compact(config)})
+    ]
+
+
+def _override(fields: Fields | None, **members: str) -> dict[str, Any] | None:
+    """A security header block: ``Override`` plus the given (API name: input key) members."""
+    if fields is None:
+        return None
+    block = {"Override": fields.get("override")}
+    for api, key in members.items():
+        block[api] = fields.int(key)
+    return compact(block)
+
+
+@translates("aws:cloudfront/responseHeadersPolicy:ResponseHeadersPolicy")
+def response_headers_policy(reg: Registration, f: Fields, stack: Stack) -> list[Request]:
+    """CreateResponseHeadersPolicy (response_headers_policy.go expanders)."""
+    cors = f.obj("corsConfig")
+    security = f.obj("securityHeadersConfig")
+    custom = f.obj("customHeadersConfig")
+    config = {
+        "Name": f.get("name") or reg.id,
+        "Comment": f.get("comment"),
+        "CorsConfig": cors
+        and compact(
+            {
+                "AccessControlAllowOrigins": _named_items(cors.obj("accessControlAllowOrigins")),
+                "AccessControlAllowHeaders": _named_items(cors.obj("accessControlAllowHeaders")),
+                "AccessControlAllowMethods": _named_items(cors.obj("accessControlAllowMethods")),
+                "AccessControlExposeHeaders": _named_items(cors.obj("accessControlExposeHeaders")),
+                "AccessControlAllowCredentials": cors.get("accessControlAllowCredentials"),
+                "AccessControlMaxAgeSec": cors.int("accessControlMaxAgeSec"),
+                "OriginOverride": cors.get("originOverride"),
+            }
+        ),
+        "SecurityHeadersConfig": security
+        and compact(
+            {
+                "XSSProtection": _override(
+                    security.obj("xssProtection"),
+                    Protection="protection",
+                    ModeBlock="modeBlock",
+                    ReportUri="reportUri",
+                ),
+                "FrameOptions": _override(security.obj("frameOptions"), FrameOption="frameOption"),
+                "ReferrerPolicy": _override(
+                    security.obj("referrerPolicy"), ReferrerPolicy="referrerPolicy"
+                ),
+                "ContentSecurityPolicy": _override(
+                    security.obj("contentSecurityPolicy"),
+                    ContentSecurityPolicy="contentSecurityPolicy",
+                ),
+                "ContentTypeOptions": _override(security.obj("contentTypeOptions")),
+                "StrictTransportSecurity": _override(
+                    security.obj("strictTransportSecurity"),
+                    IncludeSubdomains="includeSubdomains",
+                    Preload="preload",
+                    AccessControlMaxAgeSec="accessControlMaxAgeSec",
+                ),
+            }
+        ),
+        "CustomHeadersConfig": custom
+        and items(
+            [
+                {"Header": h.get("header"), "Value": h.get("value"), "Override": h.get("override")}
+                for h in custom.objs("items")
+            ]
+        ),
+    }
+    params = {"ResponseHeadersPolicyConfig": compact(config)}
+    return [_request(reg, "cloudfront", "CreateResponseHeadersPolicy", params)]
+
+
 # Lambda: function.go (resourceFunctionCreate; publish=true publishes version 1).
 
 
@@ -810,6 +925,84 @@ def s3_replication(reg: Registration, f: Fields, stack: Stack) -> list[Request]:
         }
     )
     return [_request(reg, "s3", "PutBucketReplication", params)]
+
+
+# WAFv2: web_acl.go (expandWebACLRules and the statement expanders).
+
+
+def _empty_blocks(fields: Fields | None, *names: str) -> dict[str, Any] | None:
+    """``{allow: {}}`` style choices: the one present, with its (empty) body."""
+    if fields is None:
+        return None
+    return {name[0].upper() + name[1:]: {} for name in names if fields.obj(name) is not None}
+
+
+def _visibility(v: Fields | None) -> dict[str, Any] | None:
+    if v is None:
+        return None
+    return {
+        "SampledRequestsEnabled": v.get("sampledRequestsEnabled"),
+        "CloudWatchMetricsEnabled": v.get("cloudwatchMetricsEnabled"),
+        "MetricName": v.get("metricName"),
+    }
+
+
+def _waf_statement(s: Fields) -> dict[str, Any]:
+    """The statement kinds the program uses; any other kind shows as an unknown key."""
+    rate = s.obj("rateBasedStatement")
+    managed = s.obj("managedRuleGroupStatement")
+    statement: dict[str, Any] = {}
+    if rate is not None:
+        statement["RateBasedStatement"] = compact(
+            {
+                "Limit": rate.int("limit"),
+                "AggregateKeyType": rate.get("aggregateKeyType"),
+                "EvaluationWindowSec": rate.int("evaluationWindowSec"),
+            }
+        )
+    if managed is not None:
+        statement["ManagedRuleGroupStatement"] = compact(
+            {
+                "VendorName": managed.get("vendorName"),
+                "Name": managed.get("name"),
+                "Version": managed.get("version"),
+            }
+        )
+    return statement
+
+
+@translates("aws:wafv2/webAcl:WebAcl")
+def wafv2_web_acl(reg: Registration, f: Fields, stack: Stack) -> list[Request]:
+    """CreateWebACL; a name prefix gets the provider's 26-character unique suffix."""
+    name = f.get("name") or f"{f.get('namePrefix', '')}{'0' * 26}"
+    rules = [
+        compact(
+            {
+                "Name": r.get("name"),
+                "Priority": r.int("priority"),
+                "Statement": _waf_statement(r.obj("statement") or Fields.root({})),
+                "Action": _empty_blocks(
+                    r.obj("action"), "allow", "block", "count", "captcha", "challenge"
+                ),
+                "OverrideAction": _empty_blocks(r.obj("overrideAction"), "none", "count"),
+                "VisibilityConfig": _visibility(r.obj("visibilityConfig")),
+            }
+        )
+        for r in f.objs("rules")
+    ]
+    params = compact(
+        {
+            "Name": name,
+            "Scope": f.get("scope"),
+            "DefaultAction": _empty_blocks(f.obj("defaultAction"), "allow", "block"),
+            "Description": f.get("description"),
+            "Rules": rules,
+            "VisibilityConfig": _visibility(f.obj("visibilityConfig")),
+            "Tags": [{"Key": k, "Value": v} for k, v in f.get("tags", {}).items()] or None,
+        }
+    )
+    f.ignore("region")
+    return [_request(reg, "wafv2", "CreateWebACL", params)]
 
 
 # KMS: key.go (resourceKeyCreate; rotation is a second call).

@@ -301,6 +301,83 @@ def cloudfront_origin_connection_settings(requests: Sequence[Request]) -> Iterat
                 )
 
 
+@rule
+def cloudfront_cache_policy_ttls(requests: Sequence[Request]) -> Iterator[Problem]:
+    """CloudFront cache policies: "The minimum TTL ... must be less than or equal to
+    the default TTL", and the default TTL less than or equal to the maximum TTL."""
+    for request in _of(requests, "CreateCachePolicy"):
+        config = request.params.get("CachePolicyConfig", {})
+        ttls = [config.get(key) for key in ("MinTTL", "DefaultTTL", "MaxTTL")]
+        if all(isinstance(t, int) for t in ttls) and not ttls[0] <= ttls[1] <= ttls[2]:
+            yield _problem(
+                request,
+                cloudfront_cache_policy_ttls,
+                f"TTLs min {ttls[0]}, default {ttls[1]}, max {ttls[2]}; need min <= default <= max",
+            )
+
+
+@rule
+def cloudfront_cors_credentials(requests: Sequence[Request]) -> Iterator[Problem]:
+    """CloudFront response headers policies (and the CORS standard): with
+    Access-Control-Allow-Credentials true, the allowed origins cannot be "*"."""
+    for request in _of(requests, "CreateResponseHeadersPolicy"):
+        cors = request.params.get("ResponseHeadersPolicyConfig", {}).get("CorsConfig", {})
+        origins = _list_items(cors.get("AccessControlAllowOrigins"))
+        if cors.get("AccessControlAllowCredentials") and "*" in origins:
+            yield _problem(
+                request,
+                cloudfront_cors_credentials,
+                "CORS allows credentials with origin '*'; list the origins explicitly",
+            )
+
+
+WAF_EVALUATION_WINDOWS = frozenset({60, 120, 300, 600})
+_CLOUDFRONT_WEB_ACL = re.compile(r"arn:aws[a-z-]*:wafv2:us-east-1:\d{12}:global/webacl/.+")
+
+
+@rule
+def wafv2_web_acl_for_cloudfront(requests: Sequence[Request]) -> Iterator[Problem]:
+    """AWS WAF: a web ACL for CloudFront has scope CLOUDFRONT and is created in US
+    East (N. Virginia); a distribution names a WAFv2 web ACL by its ARN; rule names and
+    priorities are unique in a web ACL; a rule group reference takes OverrideAction,
+    any other rule an Action; a rate-based rule's evaluation window is 60, 120, 300 or
+    600 seconds."""
+    for request, config in _distribution_configs(requests):
+        acl = str(config.get("WebACLId", ""))
+        if acl.startswith("arn:") and not _CLOUDFRONT_WEB_ACL.fullmatch(acl):
+            yield _problem(
+                request,
+                wafv2_web_acl_for_cloudfront,
+                f"web ACL {acl} is not a CLOUDFRONT-scope WAFv2 ACL in us-east-1 (global/webacl)",
+            )
+    for request in _of(requests, "CreateWebACL"):
+        findings = []
+        if request.params.get("Scope") == "CLOUDFRONT" and request.region != "us-east-1":
+            findings.append(f"scope CLOUDFRONT is created in {request.region}; use us-east-1")
+        names: set[str] = set()
+        priorities: set[int] = set()
+        for waf_rule in request.params.get("Rules", []):
+            label = f"rule {waf_rule.get('Name')!r}"
+            if waf_rule.get("Name") in names or waf_rule.get("Priority") in priorities:
+                findings.append(f"{label} repeats a rule name or priority")
+            names.add(waf_rule.get("Name"))
+            priorities.add(waf_rule.get("Priority"))
+            statement = waf_rule.get("Statement", {})
+            group = (
+                "ManagedRuleGroupStatement" in statement
+                or "RuleGroupReferenceStatement" in statement
+            )
+            if group and ("Action" in waf_rule or "OverrideAction" not in waf_rule):
+                findings.append(f"{label} references a rule group: OverrideAction, not Action")
+            if not group and ("OverrideAction" in waf_rule or "Action" not in waf_rule):
+                findings.append(f"{label} needs an Action (OverrideAction is for rule groups)")
+            window = statement.get("RateBasedStatement", {}).get("EvaluationWindowSec")
+            if window is not None and window not in WAF_EVALUATION_WINDOWS:
+                findings.append(f"{label} evaluation window {window} s; use 60, 120, 300 or 600")
+        for finding in findings:
+            yield _problem(request, wafv2_web_acl_for_cloudfront, finding)
+
+
 # Lambda@Edge ------------------------------------------------------------------------
 
 EDGE_REGION = "us-east-1"

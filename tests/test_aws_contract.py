@@ -63,6 +63,17 @@ SCENARIOS: dict[str, Callable[[], RecordingMocks]] = {
     "2-regions-oai-to-sigv4": lambda: _component(
         {"regions": THREE[:2], "origin_auth": "oai-to-sigv4"}
     ),
+    "2-regions-managed-waf-cors-versioned-cache": lambda: _component(
+        {
+            "regions": THREE[:2],
+            "web_acl": "managed",
+            "cors_origins": ["https://app.example.com"],
+            "cache_policy": "versioned",
+            "default_root_object": "index.html",
+            "region_header": False,
+            "routing_mode": "latency",
+        }
+    ),
 }
 
 
@@ -135,6 +146,10 @@ def test_every_resource_the_program_declares_becomes_an_api_request() -> None:
     } <= operations
     kms = check_stack(declared("3-regions-sigv4-kms-bidirectional").registrations)
     assert {"CreateKey", "EnableKeyRotation"} <= {r.operation for r in kms.requests}
+    edge = check_stack(declared("2-regions-managed-waf-cors-versioned-cache").registrations)
+    assert {"CreateWebACL", "CreateCachePolicy", "CreateResponseHeadersPolicy"} <= {
+        r.operation for r in edge.requests
+    }
     assert report.untranslated == {"asset-delivery:index:MultiRegionAssetDelivery": ["assets"]}
 
 
@@ -168,6 +183,10 @@ POLICY = "aws:s3/bucketPolicy:BucketPolicy"
 REPLICATION = "aws:s3/bucketReplicationConfig:BucketReplicationConfig"
 BPA = "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"
 KEY = "aws:kms/key:Key"
+WAF = "aws:wafv2/webAcl:WebAcl"
+CACHE = "aws:cloudfront/cachePolicy:CachePolicy"
+HEADERS = "aws:cloudfront/responseHeadersPolicy:ResponseHeadersPolicy"
+WAF_SCENARIO = "2-regions-managed-waf-cors-versioned-cache"
 
 
 def _association(inputs: dict[str, Any], index: int = 0) -> dict[str, Any]:
@@ -477,6 +496,64 @@ PLANTED = [
         _policy(lambda d: d["Statement"][1].update(Resource="arn:aws:s3:::bucket/*")),
         "kms_key_settings",
         ["Resource 'arn:aws:s3:::bucket/*'; use '*'"],
+    ),
+    (
+        "waf-in-eu-west-1",
+        WAF_SCENARIO,
+        WAF,
+        "waf",
+        lambda i: i.update(region="eu-west-1"),
+        "wafv2_web_acl_for_cloudfront",
+        ["scope CLOUDFRONT is created in eu-west-1; use us-east-1"],
+    ),
+    (
+        "waf-evaluation-window-90",
+        WAF_SCENARIO,
+        WAF,
+        "waf",
+        lambda i: i["rules"][0]["statement"]["rateBasedStatement"].update(evaluationWindowSec=90),
+        "wafv2_web_acl_for_cloudfront",
+        ["'rate-limit-per-ip' evaluation window 90 s"],
+    ),
+    (
+        "waf-managed-group-with-action",
+        WAF_SCENARIO,
+        WAF,
+        "waf",
+        lambda i: i["rules"][1].update(action={"block": {}}),
+        "wafv2_web_acl_for_cloudfront",
+        ["references a rule group: OverrideAction, not Action"],
+    ),
+    (
+        "cache-policy-min-ttl-above-default",
+        WAF_SCENARIO,
+        CACHE,
+        "cache-versioned",
+        lambda i: i.update(minTtl=90000.0),
+        "cloudfront_cache_policy_ttls",
+        ["min 90000, default 86400", "min <= default <= max"],
+    ),
+    (
+        "cors-credentials-with-any-origin",
+        WAF_SCENARIO,
+        HEADERS,
+        "cors-headers",
+        lambda i: i["corsConfig"].update(
+            accessControlAllowCredentials=True, accessControlAllowOrigins={"items": ["*"]}
+        ),
+        "cloudfront_cors_credentials",
+        ["credentials with origin '*'"],
+    ),
+    (
+        "referrer-policy-typo",
+        WAF_SCENARIO,
+        HEADERS,
+        "cors-headers",
+        lambda i: i["securityHeadersConfig"]["referrerPolicy"].update(
+            referrerPolicy="strict-origin-when-crossorigin"
+        ),
+        "model-constraint",
+        ["ReferrerPolicy is 'strict-origin-when-crossorigin'", "strict-origin-when-cross-origin"],
     ),
     (
         "replication-storage-class",
