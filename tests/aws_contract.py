@@ -22,6 +22,7 @@ silently left unchecked. To cover a new type, add one ``@translates(...)`` funct
 from __future__ import annotations
 
 import difflib
+import hashlib
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -44,6 +45,8 @@ class Request:
     source: str
     """``<type token> <resource name>``: where the request came from."""
     region: str = "us-east-1"
+    arn: str = ""
+    """The resource's ARN as the mocks answered it (links requests across resources)."""
 
 
 @dataclass(frozen=True)
@@ -137,6 +140,8 @@ TRANSLATORS: dict[str, Translator] = {}
 
 UNTRANSLATED: dict[str, str] = {
     "asset-delivery:index:MultiRegionAssetDelivery": "the component itself: no AWS API call",
+    "aws:acm/certificateValidation:CertificateValidation": "no request of its own: the "
+    "provider polls DescribeCertificate until the certificate is ISSUED",
 }
 """Type tokens deliberately not translated, each with the reason."""
 
@@ -166,7 +171,8 @@ def _region(reg: Registration) -> str:
 
 
 def _request(reg: Registration, service: str, operation: str, params: dict) -> Request:
-    return Request(service, operation, params, f"{reg.type} {reg.name}", _region(reg))
+    source = f"{reg.type} {reg.name}"
+    return Request(service, operation, params, source, _region(reg), str(reg.state.get("arn", "")))
 
 
 # CloudFront: distribution_configuration_structure.go (expandDistributionConfig & co).
@@ -1003,6 +1009,35 @@ def wafv2_web_acl(reg: Registration, f: Fields, stack: Stack) -> list[Request]:
     )
     f.ignore("region")
     return [_request(reg, "wafv2", "CreateWebACL", params)]
+
+
+# ACM: certificate.go (resourceCertificateCreate, DNS or email validation).
+
+
+@translates("aws:acm/certificate:Certificate")
+def acm_certificate(reg: Registration, f: Fields, stack: Stack) -> list[Request]:
+    options = f.obj("options")
+    params = compact(
+        {
+            "DomainName": f.get("domainName"),
+            "SubjectAlternativeNames": f.get("subjectAlternativeNames"),
+            "ValidationMethod": f.get("validationMethod"),
+            "KeyAlgorithm": f.get("keyAlgorithm"),
+            "CertificateAuthorityArn": f.get("certificateAuthorityArn"),
+            "Options": options
+            and compact(
+                {
+                    "CertificateTransparencyLoggingPreference": options.get(
+                        "certificateTransparencyLoggingPreference"
+                    )
+                }
+            ),
+            "IdempotencyToken": hashlib.sha256(reg.urn.encode()).hexdigest()[:32],
+            "Tags": [{"Key": k, "Value": v} for k, v in f.get("tags", {}).items()] or None,
+        }
+    )
+    f.ignore("region", "earlyRenewalDuration")
+    return [_request(reg, "acm", "RequestCertificate", params)]
 
 
 # KMS: key.go (resourceKeyCreate; rotation is a second call).

@@ -378,6 +378,88 @@ def wafv2_web_acl_for_cloudfront(requests: Sequence[Request]) -> Iterator[Proble
             yield _problem(request, wafv2_web_acl_for_cloudfront, finding)
 
 
+CLOUDFRONT_HOSTED_ZONE_ID = "Z2FDTNDATAQYW2"
+
+
+def _covers(pattern: str, name: str) -> bool:
+    """ACM name matching: a wildcard covers exactly one leftmost label."""
+    pattern, name = pattern.lower().rstrip("."), name.lower().rstrip(".")
+    if pattern.startswith("*."):
+        return name.count(".") == pattern.count(".") and name.endswith(pattern[1:])
+    return pattern == name
+
+
+@rule
+def cloudfront_certificate_covers_aliases(requests: Sequence[Request]) -> Iterator[Problem]:
+    """CloudFront alternate domain names: "To use an ACM certificate with CloudFront,
+    make sure you request (or import) the certificate in the US East (N. Virginia)
+    Region", and the certificate must cover every alternate domain name (CNAME) of the
+    distribution, or CreateDistribution fails. Coverage is checked when the stack
+    requests the certificate itself."""
+    certificates = {r.arn: r for r in _of(requests, "RequestCertificate")}
+    for request, config in _distribution_configs(requests):
+        arn = str(config.get("ViewerCertificate", {}).get("ACMCertificateArn", ""))
+        if not arn:
+            continue
+        if not arn.startswith("arn:aws:acm:us-east-1:"):
+            yield _problem(
+                request,
+                cloudfront_certificate_covers_aliases,
+                f"certificate {arn} is not in us-east-1; CloudFront uses ACM certificates "
+                "from us-east-1 only",
+            )
+        certificate = certificates.get(arn)
+        if certificate is None:
+            continue
+        names = [
+            certificate.params.get("DomainName", ""),
+            *certificate.params.get("SubjectAlternativeNames", []),
+        ]
+        for alias in _list_items(config.get("Aliases")):
+            if not any(_covers(name, alias) for name in names):
+                yield _problem(
+                    certificate,
+                    cloudfront_certificate_covers_aliases,
+                    f"alias {alias} of {request.source} is not covered by the certificate's "
+                    f"names ({', '.join(names)})",
+                )
+
+
+@rule
+def route53_alias_to_cloudfront(requests: Sequence[Request]) -> Iterator[Problem]:
+    """Route 53 alias records to CloudFront: "Specify Z2FDTNDATAQYW2. This is always
+    the hosted zone ID when you create an alias record that routes traffic to a
+    CloudFront distribution"; EvaluateTargetHealth cannot be true for a CloudFront
+    target; an alias has no TTL and no resource records; and CloudFront answers only
+    names it lists as alternate domain names."""
+    aliases = {
+        str(alias).lower()
+        for _, config in _distribution_configs(requests)
+        for alias in _list_items(config.get("Aliases"))
+    }
+    for request, record in _record_sets(requests):
+        target = record.get("AliasTarget")
+        if not target or not str(target.get("DNSName", "")).rstrip(".").endswith(".cloudfront.net"):
+            continue
+        name = str(record.get("Name", "")).rstrip(".").lower()
+        findings = []
+        if target.get("HostedZoneId") != CLOUDFRONT_HOSTED_ZONE_ID:
+            findings.append(
+                f"alias target zone {target.get('HostedZoneId')}; CloudFront's is "
+                f"{CLOUDFRONT_HOSTED_ZONE_ID}"
+            )
+        if target.get("EvaluateTargetHealth"):
+            findings.append("evaluates target health, which a CloudFront alias cannot")
+        if "TTL" in record or "ResourceRecords" in record:
+            findings.append("is an alias with a TTL or resource records")
+        if name not in aliases:
+            findings.append(f"is not an alternate domain name of the distribution ({name})")
+        for finding in findings:
+            yield _problem(
+                request, route53_alias_to_cloudfront, f"{record.get('Type')} {name} {finding}"
+            )
+
+
 # Lambda@Edge ------------------------------------------------------------------------
 
 EDGE_REGION = "us-east-1"

@@ -63,6 +63,13 @@ SCENARIOS: dict[str, Callable[[], RecordingMocks]] = {
     "2-regions-oai-to-sigv4": lambda: _component(
         {"regions": THREE[:2], "origin_auth": "oai-to-sigv4"}
     ),
+    "2-regions-custom-domains-own-certificate": lambda: _component(
+        {
+            "regions": THREE[:2],
+            "domain_names": ["assets.example.com", "cdn.example.com"],
+            "domain_zone_id": "Z0123456789ABCDEFGHIJ",
+        }
+    ),
     "2-regions-managed-waf-cors-versioned-cache": lambda: _component(
         {
             "regions": THREE[:2],
@@ -187,6 +194,8 @@ WAF = "aws:wafv2/webAcl:WebAcl"
 CACHE = "aws:cloudfront/cachePolicy:CachePolicy"
 HEADERS = "aws:cloudfront/responseHeadersPolicy:ResponseHeadersPolicy"
 WAF_SCENARIO = "2-regions-managed-waf-cors-versioned-cache"
+CERTIFICATE = "aws:acm/certificate:Certificate"
+DOMAINS = "2-regions-custom-domains-own-certificate"
 
 
 def _association(inputs: dict[str, Any], index: int = 0) -> dict[str, Any]:
@@ -554,6 +563,44 @@ PLANTED = [
         ),
         "model-constraint",
         ["ReferrerPolicy is 'strict-origin-when-crossorigin'", "strict-origin-when-cross-origin"],
+    ),
+    (
+        "certificate-misses-an-alias",
+        DOMAINS,
+        CERTIFICATE,
+        "certificate",
+        lambda i: i.update(subjectAlternativeNames=["static.example.com"]),
+        "cloudfront_certificate_covers_aliases",
+        ["alias cdn.example.com of", "not covered", "(assets.example.com, static.example.com)"],
+    ),
+    (
+        "certificate-outside-us-east-1",
+        "2-regions-custom-domain-no-health-checks",
+        DIST,
+        "cdn",
+        lambda i: i["viewerCertificate"].update(
+            acmCertificateArn="arn:aws:acm:eu-west-1:123456789012:certificate/abc"
+        ),
+        "cloudfront_certificate_covers_aliases",
+        ["is not in us-east-1"],
+    ),
+    (
+        "alias-record-wrong-zone",
+        DOMAINS,
+        RECORD,
+        "cdn-example-com-a",
+        lambda i: i["aliases"][0].update(zoneId="Z3AQBSTGFYJSTF"),
+        "route53_alias_to_cloudfront",
+        ["alias target zone Z3AQBSTGFYJSTF; CloudFront's is Z2FDTNDATAQYW2"],
+    ),
+    (
+        "alias-record-evaluates-health",
+        DOMAINS,
+        RECORD,
+        "assets-example-com-aaaa",
+        lambda i: i["aliases"][0].update(evaluateTargetHealth=True),
+        "route53_alias_to_cloudfront",
+        ["evaluates target health"],
     ),
     (
         "replication-storage-class",
