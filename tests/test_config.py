@@ -403,3 +403,67 @@ def test_bad_access_log_settings_are_named(extra: dict, field: str, words: str) 
         parse_config({"regions": TWO, **extra})
     assert str(caught.value).startswith(f"asset-delivery:{field} = ")
     assert words in str(caught.value)
+
+
+# --- boundaries and rules the mutation run found unpinned (docs/testing.md) -------------
+
+EIGHT_OAI_REGIONS = [
+    "us-east-1", "us-east-2", "us-west-1", "us-west-2",
+    "eu-west-1", "eu-west-2", "eu-central-1", "ap-southeast-2",
+]  # fmt: skip
+
+
+def test_exactly_eight_regions_are_allowed() -> None:
+    regions = [{"region": region, "weight": 10} for region in EIGHT_OAI_REGIONS]
+    assert len(parse_config({"regions": regions}).regions) == 8
+    with pytest.raises(ConfigError, match="from 2 to 8 regions"):
+        parse_config({"regions": [*regions, {"region": "eu-west-3", "weight": 10}]})
+
+
+def test_rehearse_outage_must_leave_a_region_that_carries_traffic() -> None:
+    # A healthy region with weight 0 carries nothing: rehearsing every region with
+    # weight above 0 would take the whole service down, not rehearse a failover.
+    three = [*TWO, {"region": "ap-southeast-2", "weight": 0}]
+    with pytest.raises(ConfigError) as error:
+        parse_config({"regions": three, "rehearseOutage": ["us-east-1", "eu-west-1"]})
+    assert error.value.key == "rehearseOutage"
+    assert "at least one region with weight above 0 healthy" in str(error.value)
+    kept = parse_config({"regions": three, "rehearseOutage": ["us-east-1", "ap-southeast-2"]})
+    assert kept.rehearse_outage == ("us-east-1", "ap-southeast-2")
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("Routing.Example.com.", "routing.example.com"),
+        ("a" * 63 + ".example.com", "a" * 63 + ".example.com"),
+        ("x-1.example.com", "x-1.example.com"),
+    ],
+)
+def test_routing_zone_name_is_a_normalised_dns_name(value: str, expected: str) -> None:
+    assert parse_config({"regions": TWO, "routingZoneName": value}).routing_zone_name == expected
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["example", "a" * 64 + ".example.com", "-x.example.com", "x-.example.com", "a..com", 7, ""],
+)
+def test_routing_zone_name_rejects_what_route53_cannot_host(value: object) -> None:
+    with pytest.raises(ConfigError) as error:
+        parse_config({"regions": TWO, "routingZoneName": value})
+    assert error.value.key == "routingZoneName"
+    assert error.value.value == value
+    assert "two or more labels" in str(error.value)
+
+
+def test_routing_zone_name_and_zone_id_exclude_each_other() -> None:
+    with pytest.raises(ConfigError) as error:
+        parse_config(
+            {
+                "regions": TWO,
+                "routingZoneId": "Z0123456789ABCDEFGHIJ",
+                "routingZoneName": "routing.example.com",
+            }
+        )
+    assert error.value.key == "routingZoneName"
+    assert "unset when routingZoneId is set" in str(error.value)

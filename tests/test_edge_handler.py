@@ -307,6 +307,36 @@ def test_no_marker_means_a_first_attempt(tmp_path: Path, container, logs, custom
     assert "failover_attempt" not in logs.kinds()
 
 
+@pytest.mark.parametrize("custom_headers", ["absent", None, [], "x-asset-failover: 1"])
+def test_an_origin_without_a_custom_headers_object_is_a_first_attempt(
+    tmp_path: Path, container, logs, custom_headers
+) -> None:
+    table = {"us-east-1": 50, "eu-west-1": 50}
+    router, _, _ = make_router(tmp_path, table)
+    evt = event("origin_request_failover.json")
+    s3 = evt["Records"][0]["cf"]["request"]["origin"]["s3"]
+    if custom_headers == "absent":
+        del s3["customHeaders"]
+    else:
+        s3["customHeaders"] = custom_headers
+    evt["Records"][0]["cf"]["request"]["uri"] = uri_with_first_choice(table, "eu-west-1")
+    assert call(container, router, evt)["origin"]["s3"]["region"] == "eu-west-1"
+    assert "failover_attempt" not in logs.kinds()
+
+
+def test_the_router_keeps_time_by_the_clock_it_was_built_with(tmp_path: Path, container) -> None:
+    # The lab and the tests run containers on scaled or fake time: the TTL must expire
+    # on that clock, not on the host's.
+    router, resolver, clock = make_router(tmp_path)
+    plain = event("origin_request_s3_oai.json")
+    call(container, router, copy.deepcopy(plain))
+    call(container, router, copy.deepcopy(plain))
+    assert resolver.calls == 1
+    clock.now += 31  # past the answer's 30 s TTL on the router's clock only
+    call(container, router, copy.deepcopy(plain))
+    assert resolver.calls == 2
+
+
 # --- origin-response -------------------------------------------------------------------
 
 
@@ -484,6 +514,50 @@ def test_invalid_configs_are_rejected_with_the_reason(tmp_path: Path, mutate, me
     path.write_text(json.dumps(document))
     with pytest.raises(ConfigError, match=message):
         load_config(str(path))
+
+
+def config_with(tmp_path: Path, mutate) -> Path:
+    path = write_config(tmp_path)
+    document = json.loads(path.read_text())
+    mutate(document)
+    path.write_text(json.dumps(document))
+    return path
+
+
+@pytest.mark.parametrize("port", ["1", "65535"])
+def test_name_server_ports_from_1_to_65535_are_accepted(tmp_path: Path, port: str) -> None:
+    path = config_with(tmp_path, lambda d: d["routing"].update(nameservers=[f"[::1]:{port}"]))
+    assert load_config(str(path)).nameservers == (("::1", int(port)),)
+
+
+@pytest.mark.parametrize("spec", ["127.0.0.1:0", "127.0.0.1:65536", "[::1]:0", "[::1]:65536"])
+def test_name_server_ports_outside_1_to_65535_are_rejected(tmp_path: Path, spec: str) -> None:
+    path = config_with(tmp_path, lambda d: d["routing"].update(nameservers=[spec]))
+    with pytest.raises(ConfigError, match="port must be 1-65535"):
+        load_config(str(path))
+
+
+# 253 characters in all, every label at most 63: the longest DNS names there are.
+LONGEST_NAME = ".".join(["a" * 63, "b" * 63, "c" * 63, "d" * 61])
+
+
+@pytest.mark.parametrize(
+    ("record", "accepted"),
+    [
+        (LONGEST_NAME, True),
+        (LONGEST_NAME + "d", False),  # 254 characters
+        ("_routes." + "a" * 63 + ".example.com", True),
+        ("_routes." + "a" * 64 + ".example.com", False),
+        ("_routes..example.com", False),
+    ],
+)
+def test_the_routing_record_must_be_a_dns_name(tmp_path: Path, record: str, accepted: bool) -> None:
+    path = config_with(tmp_path, lambda d: d["routing"].update(record=record))
+    if accepted:
+        assert load_config(str(path)).record == record
+    else:
+        with pytest.raises(ConfigError, match=r"routing\.record"):
+            load_config(str(path))
 
 
 def test_unknown_config_keys_are_ignored(tmp_path: Path) -> None:

@@ -593,3 +593,79 @@ def test_name_server_addresses_are_cached_and_ipv4_comes_first(
         assert values == ["v=1 region=us-east-1 weight=3"]
     assert calls == ["ns-1.awsdns-01.org"]
     assert zone.queries == 3
+
+
+# --- the time budget covers every step ---------------------------------------------------
+
+
+def test_a_tcp_retry_that_never_answers_ends_at_the_budget(
+    server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A truncated UDP answer, then a TCP connection that is accepted but never
+    # answered: the viewer waits for the lookup budget, not for the server.
+    zone, port = server
+    zone.set_table({"us-east-1": 3})
+    zone.mode = "truncate"
+    released = threading.Event()
+    answer_normally = zone.reply
+
+    def stall_over_tcp(data: bytes, over_tcp: bool):
+        if over_tcp:
+            released.wait(10)
+            return None
+        return answer_normally(data, over_tcp)
+
+    monkeypatch.setattr(zone, "reply", stall_over_tcp)
+    started = time.monotonic()
+    try:
+        with pytest.raises(LookupFailed, match="truncated over UDP, TCP failed"):
+            DnsTxtResolver()(RECORD, [("127.0.0.1", port)], 0.5)
+        elapsed = time.monotonic() - started
+    finally:
+        released.set()
+    assert elapsed < 5.0  # the silent TCP server would have held it 10 s
+
+
+def test_a_name_server_that_does_not_resolve_is_skipped_for_the_next(
+    server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    zone, port = server
+    zone.set_table({"eu-west-1": 4})
+    real_getaddrinfo = _socket.getaddrinfo
+
+    def getaddrinfo(host, *args):
+        if host == "ns-gone.example.net":
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        return real_getaddrinfo(host, *args)
+
+    monkeypatch.setattr(_socket, "getaddrinfo", getaddrinfo)
+    values, _ = DnsTxtResolver()(RECORD, [("ns-gone.example.net", 53), ("127.0.0.1", port)], 2.0)
+    assert values == ["v=1 region=eu-west-1 weight=4"]
+
+
+def test_resolving_a_name_server_gets_only_that_servers_share_of_the_budget(
+    server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # getaddrinfo has no timeout: a resolver that hangs must not hold the lookup, the
+    # next name server is asked when the first one's share of the budget is over.
+    zone, port = server
+    zone.set_table({"eu-west-1": 4})
+    released = threading.Event()
+
+    def hanging_getaddrinfo(host, *args):
+        released.wait(10)
+        raise socket.gaierror(socket.EAI_AGAIN, "Temporary failure in name resolution")
+
+    monkeypatch.setattr(_socket, "getaddrinfo", hanging_getaddrinfo)
+    started = time.monotonic()
+    try:
+        values, _ = DnsTxtResolver()(
+            RECORD, [("ns-slow.example.net", 53), ("127.0.0.1", port)], 1.0
+        )
+        elapsed = time.monotonic() - started
+        with pytest.raises(LookupFailed, match=r"resolving name server ns-slow\.example\.net took"):
+            DnsTxtResolver()(RECORD, [("ns-slow.example.net", 53)], 0.3)
+    finally:
+        released.set()
+    assert values == ["v=1 region=eu-west-1 weight=4"]
+    assert elapsed < 5.0  # the hung resolver would have held it 10 s

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import subprocess
 import sys
@@ -249,3 +250,75 @@ def test_failover_in_a_single_region_topology_retries_that_region() -> None:
         replication="from-primary",
     )
     assert chosen == "us-east-1"
+
+
+def test_failover_in_from_primary_goes_to_a_primary_with_weight_1() -> None:
+    # Weight 1 is the smallest share a region can carry, not a drain: the replication
+    # source still takes the second attempt when it was neither the first nor the
+    # second choice.
+    table = {"us-east-1": 1, "eu-west-1": 50, "ap-southeast-2": 50}
+    uris = [f"/w1/{i}" for i in range(200)]
+    third = [uri for uri in uris if routing.rank_regions(table, uri)[2] == "us-east-1"]
+    assert third
+    for uri in third:
+        chosen = routing.failover_target(
+            table,
+            routing.rank_regions(table, uri),
+            primary_region="us-east-1",
+            replication="from-primary",
+        )
+        assert chosen == "us-east-1"
+
+
+def documented_ranking(table: dict[str, int], uri: str) -> list[str]:
+    """The module doc's rule, spelled out: live regions by ``w / -ln(u)``, then drained
+    regions as if their weight were 1."""
+
+    def score(region: str) -> tuple[bool, float]:
+        weight = table[region]
+        return weight > 0, (weight or 1) / -math.log(routing.unit_hash(region, uri))
+
+    return sorted(table, key=score, reverse=True)
+
+
+@pytest.mark.parametrize(
+    "table",
+    [
+        {"us-east-1": 50, "eu-west-1": 30, "ap-southeast-2": 20},
+        {"us-east-1": 0, "eu-west-1": 0, "ap-southeast-2": 0},
+        {"us-east-1": 3, "eu-west-1": 0, "ap-southeast-2": 0, "sa-east-1": 0},
+    ],
+    ids=["weighted", "all-drained", "one-live"],
+)
+def test_ranking_is_the_documented_rendezvous_score(table: dict[str, int]) -> None:
+    # Lone surrogates come from percent-decoded or JSON-escaped URIs; they hash too.
+    uris = [f"/r/{i}" for i in range(300)] + ["/\udcff", "/a\ud800b", "", "/日本"]
+    for uri in uris:
+        assert 0.0 < routing.unit_hash("eu-west-1", uri) < 1.0
+        assert routing.rank_regions(table, uri) == documented_ranking(table, uri)
+
+
+def test_a_fully_drained_table_ranks_as_if_every_weight_were_1() -> None:
+    drained = dict.fromkeys(TOPOLOGY, 0)
+    equal = dict.fromkeys(TOPOLOGY, 1)
+    for i in range(300):
+        assert routing.rank_regions(drained, f"/d/{i}") == routing.rank_regions(equal, f"/d/{i}")
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        ("v=1 region=us-east-1 weight", "token 'weight' is not key=value"),
+        ("v=1 =5 region=us-east-1 weight=5", "token '=5' is not key=value"),
+        ("v=1 v=1 region=us-east-1 weight=5", "key 'v' appears twice"),
+        ("v=1 region=us-east-1 weight=5 zone=x", "unexpected keys ['zone']"),
+        ("v=2 region=us-east-1 weight=5", "version is '2'; expected v=1"),
+        ("v=1 weight=5", "region is missing"),
+        ("v=1 region=us-east-1 weight=256", "weight '256' is not an integer in 0-255"),
+    ],
+)
+def test_an_ignored_value_says_what_is_wrong_with_it(value: str, reason: str) -> None:
+    # The reason is what the operator reads in the ignored_record log line.
+    with pytest.raises(ValueError) as error:
+        routing.parse_route_value(value)
+    assert str(error.value).startswith(reason)
