@@ -843,6 +843,28 @@ def s3_object(reg: Registration, f: Fields, stack: Stack) -> list[Request]:
     return [_request(reg, "s3", "PutObject", compact(params))]
 
 
+@translates("aws:s3/bucketLogging:BucketLogging")
+def s3_bucket_logging(reg: Registration, f: Fields, stack: Stack) -> list[Request]:
+    """PutBucketLogging (bucket_logging.go): server access logs to a target bucket."""
+    key_format = f.obj("targetObjectKeyFormat")
+    partitioned = key_format and key_format.obj("partitionedPrefix")
+    simple = key_format and key_format.obj("simplePrefix")
+    target = {
+        "TargetBucket": f.get("targetBucket"),
+        "TargetPrefix": f.get("targetPrefix", ""),
+        "TargetObjectKeyFormat": key_format
+        and compact(
+            {
+                "PartitionedPrefix": partitioned
+                and compact({"PartitionDateSource": partitioned.get("partitionDateSource")}),
+                "SimplePrefix": simple and {},
+            }
+        ),
+    }
+    params = {"Bucket": _bucket_name(f), "BucketLoggingStatus": {"LoggingEnabled": compact(target)}}
+    return [_request(reg, "s3", "PutBucketLogging", params)]
+
+
 def _replication_filter(flt: Fields) -> dict[str, Any]:
     """expandReplicationRuleFilter: exactly one of Prefix, Tag, And."""
     tag = flt.obj("tag")
@@ -1038,6 +1060,69 @@ def acm_certificate(reg: Registration, f: Fields, stack: Stack) -> list[Request]
     )
     f.ignore("region", "earlyRenewalDuration")
     return [_request(reg, "acm", "RequestCertificate", params)]
+
+
+# CloudWatch Logs deliveries (CloudFront standard logging v2): log_delivery*.go.
+
+
+def _logs_tags(f: Fields) -> dict[str, str] | None:
+    return f.get("tags") or None
+
+
+@translates("aws:cloudwatch/logDeliverySource:LogDeliverySource")
+def log_delivery_source(reg: Registration, f: Fields, stack: Stack) -> list[Request]:
+    params = compact(
+        {
+            "name": f.get("name"),
+            "resourceArn": f.get("resourceArn"),
+            "logType": f.get("logType"),
+            "tags": _logs_tags(f),
+        }
+    )
+    f.ignore("region")
+    return [_request(reg, "logs", "PutDeliverySource", params)]
+
+
+@translates("aws:cloudwatch/logDeliveryDestination:LogDeliveryDestination")
+def log_delivery_destination(reg: Registration, f: Fields, stack: Stack) -> list[Request]:
+    config = f.obj("deliveryDestinationConfiguration")
+    params = compact(
+        {
+            "name": f.get("name"),
+            "outputFormat": f.get("outputFormat"),
+            "deliveryDestinationType": f.get("deliveryDestinationType"),
+            "deliveryDestinationConfiguration": config
+            and {"destinationResourceArn": config.get("destinationResourceArn")},
+            "tags": _logs_tags(f),
+        }
+    )
+    f.ignore("region")
+    return [_request(reg, "logs", "PutDeliveryDestination", params)]
+
+
+@translates("aws:cloudwatch/logDelivery:LogDelivery")
+def log_delivery(reg: Registration, f: Fields, stack: Stack) -> list[Request]:
+    s3 = [
+        compact(
+            {
+                "suffixPath": c.get("suffixPath"),
+                "enableHiveCompatiblePath": c.get("enableHiveCompatiblePath"),
+            }
+        )
+        for c in f.objs("s3DeliveryConfigurations")
+    ]
+    params = compact(
+        {
+            "deliverySourceName": f.get("deliverySourceName"),
+            "s3DeliveryConfiguration": s3[0] if s3 else None,
+            "deliveryDestinationArn": f.get("deliveryDestinationArn"),
+            "recordFields": f.get("recordFields"),
+            "fieldDelimiter": f.get("fieldDelimiter"),
+            "tags": _logs_tags(f),
+        }
+    )
+    f.ignore("region")
+    return [_request(reg, "logs", "CreateDelivery", params)]
 
 
 # KMS: key.go (resourceKeyCreate; rotation is a second call).

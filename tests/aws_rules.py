@@ -460,6 +460,40 @@ def route53_alias_to_cloudfront(requests: Sequence[Request]) -> Iterator[Problem
             )
 
 
+@rule
+def cloudfront_standard_logging(requests: Sequence[Request]) -> Iterator[Problem]:
+    """CloudFront standard logging (v2): the delivery source for a distribution is
+    created in US East (N. Virginia) with log type ACCESS_LOGS, and its delivery names
+    a delivery source and destination that exist."""
+    sources = {r.params.get("name"): r for r in _of(requests, "PutDeliverySource")}
+    destinations = {r.arn or "" for r in _of(requests, "PutDeliveryDestination")}
+    for name, request in sources.items():
+        if ":cloudfront::" not in str(request.params.get("resourceArn", "")):
+            continue
+        if request.region != "us-east-1" or request.params.get("logType") != "ACCESS_LOGS":
+            yield _problem(
+                request,
+                cloudfront_standard_logging,
+                f"delivery source {name} is {request.params.get('logType')} in "
+                f"{request.region}; CloudFront needs ACCESS_LOGS in us-east-1",
+            )
+    for request in _of(requests, "CreateDelivery"):
+        if request.params.get("deliverySourceName") not in sources:
+            yield _problem(
+                request,
+                cloudfront_standard_logging,
+                f"delivery names source {request.params.get('deliverySourceName')!r}, "
+                "which this stack does not declare",
+            )
+        arn = request.params.get("deliveryDestinationArn")
+        if destinations and arn not in destinations:
+            yield _problem(
+                request,
+                cloudfront_standard_logging,
+                f"delivery names destination {arn}, which this stack does not declare",
+            )
+
+
 # Lambda@Edge ------------------------------------------------------------------------
 
 EDGE_REGION = "us-east-1"
@@ -884,6 +918,27 @@ def s3_kms_objects_not_read_through_oai(requests: Sequence[Request]) -> Iterator
                 f"origins {', '.join(behind_oai)} read through an origin access identity, but "
                 f"buckets {', '.join(sorted(kms_buckets))} use SSE-KMS, which an OAI cannot "
                 "decrypt (the edge function may route to any of them)",
+            )
+
+
+@rule
+def s3_access_logging_target(requests: Sequence[Request]) -> Iterator[Problem]:
+    """S3 server access logging: "The source and destination buckets must be in the
+    same AWS Region and owned by the same account", and a bucket should not log to
+    itself (every log delivery would create more logs)."""
+    regions = {r.params.get("Bucket"): r.region for r in _of(requests, "CreateBucket")}
+    for request in _of(requests, "PutBucketLogging"):
+        source = request.params.get("Bucket")
+        enabled = request.params.get("BucketLoggingStatus", {}).get("LoggingEnabled", {})
+        target = enabled.get("TargetBucket")
+        if target == source:
+            yield _problem(request, s3_access_logging_target, f"bucket {source} logs to itself")
+        elif target in regions and regions[target] != request.region:
+            yield _problem(
+                request,
+                s3_access_logging_target,
+                f"bucket {source} in {request.region} logs to {target} in {regions[target]}; "
+                "S3 needs both in the same region",
             )
 
 

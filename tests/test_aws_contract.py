@@ -70,6 +70,9 @@ SCENARIOS: dict[str, Callable[[], RecordingMocks]] = {
             "domain_zone_id": "Z0123456789ABCDEFGHIJ",
         }
     ),
+    "2-regions-access-logs": lambda: _component(
+        {"regions": THREE[:2], "access_logs": True, "log_retention_days": 30}
+    ),
     "2-regions-managed-waf-cors-versioned-cache": lambda: _component(
         {
             "regions": THREE[:2],
@@ -196,6 +199,7 @@ HEADERS = "aws:cloudfront/responseHeadersPolicy:ResponseHeadersPolicy"
 WAF_SCENARIO = "2-regions-managed-waf-cors-versioned-cache"
 CERTIFICATE = "aws:acm/certificate:Certificate"
 DOMAINS = "2-regions-custom-domains-own-certificate"
+LOGS = "2-regions-access-logs"
 
 
 def _association(inputs: dict[str, Any], index: int = 0) -> dict[str, Any]:
@@ -601,6 +605,24 @@ PLANTED = [
         lambda i: i["aliases"][0].update(evaluateTargetHealth=True),
         "route53_alias_to_cloudfront",
         ["evaluates target health"],
+    ),
+    (
+        "access-logs-to-another-region",
+        LOGS,
+        "aws:s3/bucketLogging:BucketLogging",
+        "us-east-1-access-logging",
+        lambda i: i.update(targetBucket="media-eu-west-1-logs-bucket-9268f22d"),
+        "s3_access_logging_target",
+        ["in us-east-1 logs to media-eu-west-1-logs-bucket-9268f22d in eu-west-1"],
+    ),
+    (
+        "cloudfront-log-source-in-eu-west-1",
+        LOGS,
+        "aws:cloudwatch/logDeliverySource:LogDeliverySource",
+        "cdn-log-source",
+        lambda i: i.update(region="eu-west-1"),
+        "cloudfront_standard_logging",
+        ["CloudFront needs ACCESS_LOGS in us-east-1"],
     ),
     (
         "replication-storage-class",
