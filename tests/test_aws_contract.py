@@ -60,6 +60,13 @@ SCENARIOS: dict[str, Callable[[], RecordingMocks]] = {
             "encryption": "kms",
         }
     ),
+    "3-regions-sigv4-kms-ap-southeast-5": lambda: _component(
+        {
+            "regions": [*THREE[:2], {"region": "ap-southeast-5", "weight": 20}],
+            "origin_auth": "sigv4",
+            "encryption": "kms",
+        }
+    ),
     "2-regions-oai-to-sigv4": lambda: _component(
         {"regions": THREE[:2], "origin_auth": "oai-to-sigv4"}
     ),
