@@ -375,9 +375,11 @@ def _function_crash(run: _Run) -> None:
     run.at(t + duration + 2 * timings.ttl)
     hits = (lab.pool.stats()["fault_hits"] if lab.pool else 0) - hits_before
     run.extra["fell_open"] = hits
+    signed = "edge-role" in run.lab.stack.origin_readers
     run.notes.append(
         f"{hits} origin-request invocations hit the injected RuntimeError and "
-        "fell open (request unchanged: CloudFront used the configured origin)"
+        "fell open (CloudFront used the configured origin"
+        + (", the request signed for its region)" if signed else ", request unchanged)")
     )
 
 
@@ -395,6 +397,11 @@ def _no_edge_function(run: _Run) -> None:
         f"name {weights} cached {timings.ttl:g} lab s per resolver; regions that do not hold "
         f"the bucket answer 404 NoSuchBucket (expected error rate ~{100 * expected:.0f} %)"
     )
+    if "oai" not in lab.stack.origin_readers:
+        run.notes.append(
+            "originAuth sigv4: without the function nothing signs and the buckets admit "
+            "only the edge role, so every object request answers 403"
+        )
 
 
 def _locality(run: _Run) -> None:
