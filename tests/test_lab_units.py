@@ -393,3 +393,13 @@ def test_replicator_copies_after_the_lag_and_catches_up_after_an_outage(regions)
     euw1.publish()
     wait_until(lambda: (replicator.poll_once(scan=True), on_replica("r/2.txt"))[1])
     assert replicator.stats().pending == 0
+
+
+def test_containers_get_execution_regions_in_turn() -> None:
+    from asset_delivery.lab.lab import SPREAD_EDGE_REGIONS, Lab
+    from asset_delivery.locality import EDGE_REGIONS
+
+    assert sorted(SPREAD_EDGE_REGIONS) == sorted(EDGE_REGIONS)  # every edge region, once
+    assert Lab(TWO_REGIONS, containers=4).container_regions == list(SPREAD_EDGE_REGIONS[:4])
+    chosen = Lab(TWO_REGIONS, containers=3, edge_regions=["eu-west-2", "sa-east-1"])
+    assert chosen.container_regions == ["eu-west-2", "sa-east-1", "eu-west-2"]
