@@ -60,6 +60,7 @@ def main() -> None:
     pulumi.export("certificate_arn", delivery.certificate_arn)
     pulumi.export("domain_zone_id", delivery.domain_zone_id)
     pulumi.export("log_buckets", delivery.log_buckets)
+    pulumi.export("alarm_names", delivery.alarm_names)
 
 
 main()

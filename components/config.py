@@ -78,6 +78,9 @@ _ZONE_ID = re.compile(r"^Z[0-9A-Z]{1,31}$")
 _POLICY_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 _CORS_ORIGIN = re.compile(r"^(\*|https?://(\*\.)?[a-z0-9-]+(\.[a-z0-9-]+)*(:\d{1,5})?)$")
 _ROOT_OBJECT = re.compile(r"^[A-Za-z0-9!\-_.*'()&$@=;:+,?][A-Za-z0-9!\-_.*'()&$@=;:+,?/]{0,254}$")
+_EMAIL = re.compile(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
+# The us-east-1 topic: where the health check and CloudFront alarms live (same region).
+_SNS_ARN = re.compile(r"^arn:aws:sns:us-east-1:\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$")
 _DNS_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 # AWS tag rules: letters, digits, spaces and _ . : / = + - @; keys 1-128, values 0-256.
 _TAG_TEXT = re.compile(r"^[\w\s.:/=+\-@]*$")
@@ -475,6 +478,18 @@ class DeliveryConfig:
     access_logs: bool = setting(boolean, False)
     # Default DEFAULT_LOG_RETENTION_DAYS once accessLogs is on (see COMBINED_RULES).
     log_retention_days: int | None = setting(whole(*LOG_RETENTION_RANGE), None)
+    alarms: bool = setting(boolean, False)
+    alarm_email: str | None = setting(
+        matching(_EMAIL, "an e-mail address such as 'oncall@example.com'"), None
+    )
+    alarm_topic_arn: str | None = setting(
+        matching(
+            _SNS_ARN,
+            "an SNS topic ARN in us-east-1 (arn:aws:sns:us-east-1:<account>:<name>), "
+            "the region of the health check and CloudFront alarms",
+        ),
+        None,
+    )
     domain_zone_id: str | None = setting(
         matching(
             _ZONE_ID, "the public hosted zone id of domainNames, e.g. 'Z0123456789ABCDEFGHIJ'"
@@ -618,6 +633,24 @@ def _log_retention_with_access_logs(values: dict[str, Any]) -> None:
         values["log_retention_days"] = DEFAULT_LOG_RETENTION_DAYS
 
 
+def _alarm_destination(values: dict[str, Any]) -> None:
+    """``alarms: true`` notifies ``alarmEmail`` or ``alarmTopicArn`` (one of them)."""
+    email, topic = values["alarm_email"], values["alarm_topic_arn"]
+    if not values["alarms"]:
+        for key, value in (("alarmEmail", email), ("alarmTopicArn", topic)):
+            if value is not None:
+                raise ConfigError(key, value, "unset unless alarms is true")
+        return
+    if email is None and topic is None:
+        raise ConfigError(
+            "alarmEmail", None, "an e-mail address, or alarmTopicArn, when alarms is true"
+        )
+    if email is not None and topic is not None:
+        raise ConfigError(
+            "alarmTopicArn", topic, "unset when alarmEmail is set (one destination for alarms)"
+        )
+
+
 def _rehearsed_regions_are_configured(values: dict[str, Any]) -> None:
     values["rehearse_outage"] = validate_rehearse_outage(
         values["rehearse_outage"], values["regions"], values["health_checks"]
@@ -700,6 +733,7 @@ COMBINED_RULES: tuple[Callable[[dict[str, Any]], None], ...] = (
     _kms_keys_in_their_regions,
     _one_web_acl,
     _log_retention_with_access_logs,
+    _alarm_destination,
 )
 """Rules that need several keys: each gets every validated value (by argument name)."""
 

@@ -13,6 +13,7 @@ import pulumi
 import pulumi_aws as aws
 
 from .access_logs import AccessLogs, create_access_logs
+from .alarms import Alarms, create_alarms
 from .buckets import (
     DataBucket,
     create_bucket_policy,
@@ -97,6 +98,12 @@ class MultiRegionAssetDeliveryArgs(TypedDict):
     """CloudFront and S3 access logs into log buckets; default false [``accessLogs``]."""
     log_retention_days: NotRequired[int]
     """Days access logs are kept, 1-3650; default 90 [``logRetentionDays``]."""
+    alarms: NotRequired[bool]
+    """CloudWatch alarms: health, 5xx rate, edge errors, replication; default off [``alarms``]."""
+    alarm_email: NotRequired[str]
+    """E-mail address the alarms notify through an SNS topic [``alarmEmail``]."""
+    alarm_topic_arn: NotRequired[pulumi.Input[str]]
+    """Existing SNS topic in us-east-1 the alarms notify [``alarmTopicArn``]."""
     domain_zone_id: NotRequired[pulumi.Input[str]]
     """Public zone of ``domain_names``: alias records, certificate validation [``domainZoneId``]."""
     price_class: NotRequired[str]
@@ -199,6 +206,8 @@ class MultiRegionAssetDelivery(pulumi.ComponentResource):
     """The hosted zone holding the custom domains' alias records; unset without one."""
     log_buckets: pulumi.Output[dict[str, str]]
     """Access-log bucket name by region (empty without access logs)."""
+    alarm_names: pulumi.Output[list[str]]
+    """Names of the CloudWatch alarms (empty without alarms)."""
 
     def __init__(
         self,
@@ -389,6 +398,22 @@ class MultiRegionAssetDelivery(pulumi.ComponentResource):
             if config.access_logs
             else None
         )
+        self.alarms: Alarms | None = (
+            create_alarms(
+                name,
+                distribution=distribution,
+                health_checks=self.routing.health_checks,
+                buckets=self.buckets,
+                replication_pairs=pairs,
+                replication_time_control=config.replication_time_control,
+                email=config.alarm_email,
+                topic_arn=config.alarm_topic_arn,
+                tags=tags,
+                parent=self,
+            )
+            if config.alarms
+            else None
+        )
         self.aliases: AliasRecords | None = (
             create_alias_records(
                 name,
@@ -430,6 +455,9 @@ class MultiRegionAssetDelivery(pulumi.ComponentResource):
                 for r, b in (self.access_logs.buckets if self.access_logs else {}).items()
             }
         ).apply(dict)
+        self.alarm_names = pulumi.Output.from_input(
+            sorted(self.alarms.alarms) if self.alarms else []
+        )
         self.register_outputs(
             {
                 "distribution_id": self.distribution_id,
@@ -448,5 +476,6 @@ class MultiRegionAssetDelivery(pulumi.ComponentResource):
                 "certificate_arn": self.certificate_arn,
                 "domain_zone_id": self.domain_zone_id,
                 "log_buckets": self.log_buckets,
+                "alarm_names": self.alarm_names,
             }
         )

@@ -26,6 +26,11 @@ from .tags import Tags
 RTC_MINUTES = 15
 
 
+def rule_id(destination_region: str) -> str:
+    """The replication rule's id (also a dimension of its replication metrics)."""
+    return f"to-{destination_region}"
+
+
 def replication_pairs(
     regions: Sequence[str], primary_region: str, mode: str
 ) -> list[tuple[str, list[str]]]:
@@ -155,7 +160,7 @@ def create_replication(
                     "event_threshold": {"minutes": RTC_MINUTES},
                 }
             rule: dict[str, object] = {
-                "id": f"to-{dest}",
+                "id": rule_id(dest),
                 "status": "Enabled",
                 "priority": priority,
                 "filter": {"prefix": ""},

@@ -274,6 +274,20 @@ class RecordingMocks(pulumi.runtime.Mocks):
             delivery_id = _digest(typ, name, length=16)
             state.update(arn=f"arn:aws:logs:{region}:{ACCOUNT_ID}:delivery:{delivery_id}")
             return delivery_id, state
+        if typ == "aws:sns/topic:Topic":
+            topic_name = inputs.get("name") or f"{name}-{suffix}"
+            state.update(name=topic_name, arn=f"arn:aws:sns:{region}:{ACCOUNT_ID}:{topic_name}")
+            return state["arn"], state
+        if typ == "aws:sns/topicSubscription:TopicSubscription":
+            arn = f"{inputs['topic']}:{_uuid(typ, name)}"
+            state.update(arn=arn, pendingConfirmation=inputs.get("protocol") == "email")
+            return arn, state
+        if typ == "aws:cloudwatch/metricAlarm:MetricAlarm":
+            alarm_name = inputs.get("name") or f"{name}-{suffix}"
+            state.update(
+                name=alarm_name, arn=f"arn:aws:cloudwatch:{region}:{ACCOUNT_ID}:alarm:{alarm_name}"
+            )
+            return alarm_name, state
         if typ == "aws:acm/certificateValidation:CertificateValidation":
             return "2026-12-01 00:00:00 +0000 UTC", state
         if typ == "aws:route53/record:Record":

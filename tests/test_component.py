@@ -67,6 +67,10 @@ T = {
     "log_source": "aws:cloudwatch/logDeliverySource:LogDeliverySource",
     "log_destination": "aws:cloudwatch/logDeliveryDestination:LogDeliveryDestination",
     "log_delivery": "aws:cloudwatch/logDelivery:LogDelivery",
+    "alarm": "aws:cloudwatch/metricAlarm:MetricAlarm",
+    "topic": "aws:sns/topic:Topic",
+    "subscription": "aws:sns/topicSubscription:TopicSubscription",
+    "monitoring": "aws:cloudfront/monitoringSubscription:MonitoringSubscription",
     "validation": "aws:acm/certificateValidation:CertificateValidation",
     "component": "asset-delivery:index:MultiRegionAssetDelivery",
 }
@@ -136,6 +140,8 @@ def everything() -> RecordingMocks:
             "domain_zone_id": DOMAIN_ZONE,
             "access_logs": True,
             "log_retention_days": 30,
+            "alarms": True,
+            "alarm_email": "oncall@example.com",
         }
     )
 
@@ -967,6 +973,126 @@ def test_cloudfront_logs_get_a_us_east_1_bucket_when_no_data_bucket_is_there() -
     assert seen["names"] == {r: b.state["bucket"] for r, b in logs.items()}
 
 
+def alarms_by_metric(mocks: RecordingMocks) -> dict[str, list[Registration]]:
+    found: dict[str, list[Registration]] = {}
+    for alarm in mocks.of_type(T["alarm"]):
+        found.setdefault(alarm.inputs["metricName"], []).append(alarm)
+    return found
+
+
+def test_alarms_watch_health_checks_5xx_rate_edge_errors_and_replication(
+    everything: RecordingMocks,
+) -> None:
+    by_metric = alarms_by_metric(everything)
+    (dist,) = everything.of_type(T["distribution"])
+    checks = {c.id for c in everything.of_type(T["health"])}
+    health = by_metric["HealthCheckStatus"]
+    assert {a.inputs["dimensions"]["HealthCheckId"] for a in health} == checks
+    for alarm in health:
+        assert alarm.inputs["namespace"] == "AWS/Route53"
+        assert alarm.inputs["region"] == "us-east-1"
+        assert alarm.inputs["comparisonOperator"] == "LessThanThreshold"
+        assert alarm.inputs["threshold"] == 1
+    cloudfront = {"DistributionId": dist.id, "Region": "Global"}
+    (rate,) = by_metric["5xxErrorRate"]
+    assert rate.inputs["namespace"] == "AWS/CloudFront"
+    assert rate.inputs["dimensions"] == cloudfront
+    assert rate.inputs["statistic"] == "Average"
+    assert rate.inputs["region"] == "us-east-1"
+    for metric in ("LambdaExecutionError", "LambdaValidationError"):
+        (alarm,) = by_metric[metric]
+        assert alarm.inputs["dimensions"] == cloudfront
+        assert (alarm.inputs["statistic"], alarm.inputs["threshold"]) == ("Sum", 0)
+        assert alarm.inputs["comparisonOperator"] == "GreaterThanThreshold"
+    # Those two metrics exist only with the distribution's additional metrics.
+    (monitoring,) = everything.of_type(T["monitoring"])
+    assert monitoring.inputs["distributionId"] == dist.id
+    config = monitoring.inputs["monitoringSubscription"]["realtimeMetricsSubscriptionConfig"]
+    assert config == {"realtimeMetricsSubscriptionStatus": "Enabled"}
+    # RTC on, from-primary: one failed-replication and one latency alarm per destination.
+    names = {
+        b.inputs["region"]: b.state["bucket"]
+        for b in everything.of_type(T["bucket"])
+        if not b.name.endswith("-logs-bucket")
+    }
+    for metric in ("OperationsFailedReplication", "ReplicationLatency"):
+        found = {
+            (a.inputs["dimensions"]["SourceBucket"], a.inputs["dimensions"]["DestinationBucket"])
+            for a in by_metric[metric]
+        }
+        assert found == {
+            (names["us-east-1"], names["eu-west-1"]),
+            (names["us-east-1"], names["ap-southeast-2"]),
+        }
+        for alarm in by_metric[metric]:
+            assert alarm.inputs["namespace"] == "AWS/S3"
+            assert alarm.inputs["region"] == "us-east-1"  # the source bucket's region
+            assert alarm.inputs["dimensions"]["RuleId"].startswith("to-")
+    (latency,) = [a for a in by_metric["ReplicationLatency"] if "eu-west-1" in a.inputs["name"]]
+    assert latency.inputs["threshold"] == 900
+
+
+def test_alarms_notify_an_sns_topic_with_the_email_subscription(
+    everything: RecordingMocks,
+) -> None:
+    (topic,) = everything.of_type(T["topic"])
+    assert topic.inputs["region"] == "us-east-1"
+    (subscription,) = everything.of_type(T["subscription"])
+    assert subscription.inputs["topic"] == topic.state["arn"]
+    assert subscription.inputs["protocol"] == "email"
+    assert subscription.inputs["endpoint"] == "oncall@example.com"
+    alarms = everything.of_type(T["alarm"])
+    assert len(alarms) == 3 + 1 + 2 + 4  # health x3, 5xx, edge x2, replication 2 x 2
+    for alarm in alarms:
+        assert alarm.inputs["alarmActions"] == [topic.state["arn"]]
+        assert alarm.inputs["okActions"] == [topic.state["arn"]]
+
+
+def test_alarm_topic_arn_and_replication_alarms_in_other_regions() -> None:
+    topic_arn = "arn:aws:sns:us-east-1:123456789012:oncall"
+    seen: dict[str, object] = {}
+
+    def body() -> pulumi.Output:
+        delivery = MultiRegionAssetDelivery(
+            "media",
+            {
+                "regions": THREE[:2],
+                "replication": "bidirectional",
+                "replication_time_control": True,
+                "alarms": True,
+                "alarm_topic_arn": topic_arn,
+            },
+        )
+        return delivery.alarm_names.apply(lambda names: seen.update(names=names))
+
+    mocks = run_with_mocks(body, {})
+    # A CloudWatch alarm notifies topics in its own region only: eu-west-1 gets one.
+    (topic,) = mocks.of_type(T["topic"])
+    assert topic.inputs["region"] == "eu-west-1"
+    assert mocks.of_type(T["subscription"]) == []
+    alarms = mocks.of_type(T["alarm"])
+    for alarm in alarms:
+        expected = topic_arn if alarm.inputs["region"] == "us-east-1" else topic.state["arn"]
+        assert alarm.inputs["alarmActions"] == [expected]
+    regions = sorted(
+        a.inputs["region"] for a in alarms if a.inputs["metricName"] == "ReplicationLatency"
+    )
+    assert regions == ["eu-west-1", "us-east-1"]
+    assert seen["names"] == sorted(a.inputs["name"] for a in alarms)
+
+
+def test_without_replication_time_control_there_are_no_replication_alarms() -> None:
+    mocks = component_run(
+        {"regions": THREE[:2], "alarms": True, "alarm_email": "oncall@example.com"}
+    )
+    assert sorted(alarms_by_metric(mocks)) == [
+        "5xxErrorRate",
+        "HealthCheckStatus",
+        "LambdaExecutionError",
+        "LambdaValidationError",
+    ]
+
+
 # -- outputs and errors ---------------------------------------------------------------
 
 
@@ -1039,6 +1165,9 @@ def test_no_health_checks_is_an_empty_mapping_of_ids() -> None:
         ({"regions": THREE, "tags": {"aws:x": "y"}}, "tags['aws:x']", "reserved"),
         ({"regions": THREE, "domain_zone_id": DOMAIN_ZONE}, "domain_names", "domainZoneId"),
         ({"regions": THREE, "log_retention_days": 30}, "log_retention_days", "accessLogs"),
+        ({"regions": THREE, "alarms": True}, "alarm_email", "when alarms is true"),
+        ({"regions": THREE, "alarm_email": "a@example.com"}, "alarm_email", "unless alarms"),
+        ({"regions": THREE, "alarms": True, "alarm_email": "oncall"}, "alarm_email", "e-mail"),
         (
             {"regions": THREE, "access_logs": True, "log_retention_days": 0},
             "log_retention_days",
@@ -1106,9 +1235,12 @@ def test_program_reads_the_production_options_from_stack_config() -> None:
         "asset-delivery:domainZoneId": DOMAIN_ZONE,
         "asset-delivery:accessLogs": True,
         "asset-delivery:logRetentionDays": 14,
+        "asset-delivery:alarms": True,
+        "asset-delivery:alarmEmail": "oncall@example.com",
     }
     mocks = run_program(ROOT, config, stack="prod")
     assert sorted(log_buckets_of(mocks)) == ["eu-west-1", "us-east-1"]
+    assert len(mocks.of_type(T["alarm"])) == 2 + 1 + 2
     # The lab still finds the data buckets among the log buckets.
     lab = stack_from_registrations(mocks)
     assert {spec.bucket for spec in lab.regions.values()} == {

@@ -467,3 +467,44 @@ def test_routing_zone_name_and_zone_id_exclude_each_other() -> None:
         )
     assert error.value.key == "routingZoneName"
     assert "unset when routingZoneId is set" in str(error.value)
+
+
+def test_alarms_need_exactly_one_destination() -> None:
+    config = parse_config({"regions": TWO, "alarms": True, "alarmEmail": "oncall@example.com"})
+    assert (config.alarms, config.alarm_email, config.alarm_topic_arn) == (
+        True,
+        "oncall@example.com",
+        None,
+    )
+    topic = "arn:aws:sns:us-east-1:123456789012:oncall"
+    config = parse_config({"regions": TWO, "alarms": "true", "alarmTopicArn": topic})
+    assert config.alarm_topic_arn == topic
+
+
+@pytest.mark.parametrize(
+    ("extra", "field", "words"),
+    [
+        ({"alarms": True}, "alarmEmail", "or alarmTopicArn, when alarms is true"),
+        ({"alarmEmail": "oncall@example.com"}, "alarmEmail", "unset unless alarms is true"),
+        (
+            {"alarms": True, "alarmTopicArn": "arn:aws:sns:eu-west-1:123456789012:oncall"},
+            "alarmTopicArn",
+            "in us-east-1",
+        ),
+        (
+            {
+                "alarms": True,
+                "alarmEmail": "oncall@example.com",
+                "alarmTopicArn": "arn:aws:sns:us-east-1:123456789012:oncall",
+            },
+            "alarmTopicArn",
+            "unset when alarmEmail is set",
+        ),
+        ({"alarms": True, "alarmEmail": "not an address"}, "alarmEmail", "e-mail address"),
+    ],
+)
+def test_bad_alarm_settings_are_named(extra: dict, field: str, words: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse_config({"regions": TWO, **extra})
+    assert str(caught.value).startswith(f"asset-delivery:{field} = ")
+    assert words in str(caught.value)
