@@ -133,6 +133,11 @@ def compact(params: Mapping[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in params.items() if value is not None}
 
 
+def _tag_list(f: Fields, key: str = "Key", value: str = "Value") -> list[dict] | None:
+    """Tags as the list of pairs most APIs take (the map form is left to each caller)."""
+    return [{key: k, value: v} for k, v in f.get("tags", {}).items()] or None
+
+
 # -- translators: one per type token -------------------------------------------------
 
 Translator = Callable[[Registration, Fields, "Stack"], list[Request]]
@@ -562,7 +567,7 @@ def iam_role(reg: Registration, f: Fields, stack: Stack) -> list[Request]:
             "Path": f.get("path"),
             "MaxSessionDuration": f.int("maxSessionDuration"),
             "PermissionsBoundary": f.get("permissionsBoundary"),
-            "Tags": [{"Key": k, "Value": v} for k, v in f.get("tags", {}).items()] or None,
+            "Tags": _tag_list(f),
         }
     )
     f.ignore("forceDetachPolicies")
@@ -1026,7 +1031,7 @@ def wafv2_web_acl(reg: Registration, f: Fields, stack: Stack) -> list[Request]:
             "Description": f.get("description"),
             "Rules": rules,
             "VisibilityConfig": _visibility(f.obj("visibilityConfig")),
-            "Tags": [{"Key": k, "Value": v} for k, v in f.get("tags", {}).items()] or None,
+            "Tags": _tag_list(f),
         }
     )
     f.ignore("region")
@@ -1055,7 +1060,7 @@ def acm_certificate(reg: Registration, f: Fields, stack: Stack) -> list[Request]
                 }
             ),
             "IdempotencyToken": hashlib.sha256(reg.urn.encode()).hexdigest()[:32],
-            "Tags": [{"Key": k, "Value": v} for k, v in f.get("tags", {}).items()] or None,
+            "Tags": _tag_list(f),
         }
     )
     f.ignore("region", "earlyRenewalDuration")
@@ -1139,7 +1144,7 @@ def kms_key(reg: Registration, f: Fields, stack: Stack) -> list[Request]:
             "Policy": f.get("policy"),
             "MultiRegion": f.get("multiRegion"),
             "BypassPolicyLockoutSafetyCheck": f.get("bypassPolicyLockoutSafetyCheck"),
-            "Tags": [{"TagKey": k, "TagValue": v} for k, v in f.get("tags", {}).items()] or None,
+            "Tags": _tag_list(f, "TagKey", "TagValue"),
         }
     )
     requests = [_request(reg, "kms", "CreateKey", params)]

@@ -283,22 +283,20 @@ def cloudfront_origin_connection_settings(requests: Sequence[Request]) -> Iterat
     """CloudFront origin settings: "Connection timeout: 1-10 seconds" (how long
     CloudFront waits to connect) and "Connection attempts: 1-3" (how often it tries
     before failing over to the secondary origin or answering with an error)."""
+    bounds = {
+        "ConnectionTimeout": ("connection timeout", 1, 10),
+        "ConnectionAttempts": ("connection attempts", 1, 3),
+    }
     for request, config in _distribution_configs(requests):
         for origin in _list_items(config.get("Origins")):
-            timeout = origin.get("ConnectionTimeout")
-            attempts = origin.get("ConnectionAttempts")
-            if isinstance(timeout, int) and not 1 <= timeout <= 10:
-                yield _problem(
-                    request,
-                    cloudfront_origin_connection_settings,
-                    f"origin {origin.get('Id')!r} connection timeout is {timeout}; allowed 1-10 s",
-                )
-            if isinstance(attempts, int) and not 1 <= attempts <= 3:
-                yield _problem(
-                    request,
-                    cloudfront_origin_connection_settings,
-                    f"origin {origin.get('Id')!r} connection attempts is {attempts}; allowed 1-3",
-                )
+            for key, (label, low, high) in bounds.items():
+                value = origin.get(key)
+                if isinstance(value, int) and not low <= value <= high:
+                    yield _problem(
+                        request,
+                        cloudfront_origin_connection_settings,
+                        f"origin {origin.get('Id')!r} {label} is {value}; allowed {low}-{high}",
+                    )
 
 
 @rule

@@ -353,7 +353,7 @@ PLANTED = [
         "cdn",
         lambda i: i["origins"][0].update(connectionTimeout=11.0),
         "cloudfront_origin_connection_settings",
-        ["'routed' connection timeout is 11; allowed 1-10 s"],
+        ["'routed' connection timeout is 11; allowed 1-10"],
     ),
     (
         "txt-string-over-255",
