@@ -32,6 +32,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from xml.sax.saxutils import escape
 
 from .model import LabStack
+from .serving import ServerThread
 
 ROUTE53_NS = "https://route53.amazonaws.com/doc/2013-04-01/"
 CLOUDFRONT_NS = "http://cloudfront.amazonaws.com/doc/2020-05-31/"
@@ -86,8 +87,7 @@ class ControlPlane:
         }
         self._invalidations: dict[str, Invalidation] = {}
         self._lock = threading.Lock()
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
+        self._serving: ServerThread | None = None
         self.port = 0
         self.requests = 0
 
@@ -104,25 +104,16 @@ class ControlPlane:
             pass
 
         Handler.plane = plane
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self.port = self._server.server_address[1]
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            daemon=True,
-            name="control-plane",
-        )
-        self._thread.start()
+        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        server.daemon_threads = True
+        self._serving = ServerThread(server, "control-plane")
+        self.port = self._serving.port
 
     def stop(self) -> None:
         """Stop serving."""
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-        if self._thread is not None:
-            self._thread.join(timeout=5)
+        if self._serving is not None:
+            self._serving.stop()
+            self._serving = None
 
     # -- the calls ------------------------------------------------------------------------
 

@@ -43,6 +43,7 @@ from .events import (
 )
 from .model import LabStack, OriginSpec
 from .s3_access import OAI_ACCESS_KEY
+from .serving import ServerThread
 
 FAILOVER_METHODS = ("GET", "HEAD", "OPTIONS")
 ORIGIN_READ_TIMEOUT_S = 10.0  # real seconds; loopback answers in milliseconds
@@ -184,8 +185,7 @@ class Edge:
         self._cache: dict[str, tuple[ViewerResponse, float]] = {}
         self._lock = threading.Lock()
         self.records: list[EdgeRecord] = []
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
+        self._serving: ServerThread | None = None
         self.port = 0
 
     # -- server ---------------------------------------------------------------------
@@ -203,24 +203,14 @@ class Edge:
             pass
 
         Handler.edge = edge
-        self._server = _Server(("127.0.0.1", port), Handler)
-        self.port = self._server.server_address[1]
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            daemon=True,
-            name="edge",
-        )
-        self._thread.start()
+        self._serving = ServerThread(_Server(("127.0.0.1", port), Handler), "edge")
+        self.port = self._serving.port
 
     def stop(self) -> None:
         """Stop serving."""
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-        if self._thread is not None:
-            self._thread.join(timeout=5)
+        if self._serving is not None:
+            self._serving.stop()
+            self._serving = None
 
     def invalidate(self, paths: tuple[str, ...]) -> int:
         """Drop cached responses for these invalidation paths (``*`` at the end is a

@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from asset_delivery.ops.objects import REPLICATED_HEADERS
 from botocore.exceptions import BotoCoreError, ClientError
 
 from .clock import LabClock
@@ -268,17 +269,6 @@ class Replicator:
         return "done"
 
 
-# What S3 replication keeps of an object besides its bytes.
-_REPLICATED_HEADERS = (
-    "ContentType",
-    "CacheControl",
-    "ContentEncoding",
-    "ContentDisposition",
-    "ContentLanguage",
-    "Metadata",
-)
-
-
 def _part_size(source: Any, bucket: str, job: _Job, got: dict[str, Any]) -> int | None:
     """The source's part size when it was a multipart upload (ETag ``"<md5>-<parts>"``)."""
     if "-" not in str(got.get("ETag", "")):
@@ -293,7 +283,7 @@ def _put_replica(
     """Write the replica as S3 replication does: same headers, and the same ETag, which
     for a multipart source means the same parts (the operator's command line compares
     ETags to know an object has arrived)."""
-    extra = {name: got[name] for name in _REPLICATED_HEADERS if got.get(name)}
+    extra = {name: got[name] for name in REPLICATED_HEADERS if got.get(name)}
     if part_size is None:
         return client.put_object(Bucket=bucket, Key=key, Body=body, **extra)
     upload = client.create_multipart_upload(Bucket=bucket, Key=key, **extra)

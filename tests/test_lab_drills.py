@@ -137,6 +137,10 @@ def test_demo_exits_0(stack) -> None:
     out = io.StringIO()
     assert run_demo(stack, out=out, time_scale=TIME_SCALE) == 0, out.getvalue()
     assert "demo passed" in out.getvalue()
+    # The operator's commands ran against the lab and printed their summaries.
+    assert "asset-delivery publish ./site --prefix site:" in out.getvalue()
+    assert "uploaded 5, unchanged 0, deleted 0, failed 0" in out.getvalue()
+    assert "verdict: ok" in out.getvalue()
 
 
 def test_up_prints_the_edge_and_how_to_upload(stack) -> None:

@@ -37,10 +37,10 @@ def profile(lab) -> Path:
     return path
 
 
-def cli(profile: Path, *argv: str) -> tuple[int, dict, str]:
-    """Run the command as an operator would; stdout must be exactly one JSON object."""
+def run_command(profile: Path, *argv: str) -> subprocess.CompletedProcess[str]:
+    """``python -m asset_delivery ARGV --lab PROFILE --json``, no AWS settings inherited."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    done = subprocess.run(
+    return subprocess.run(
         [sys.executable, "-m", "asset_delivery", *argv, "--lab", str(profile), "--json"],
         capture_output=True,
         text=True,
@@ -48,6 +48,11 @@ def cli(profile: Path, *argv: str) -> tuple[int, dict, str]:
         env=env,
         timeout=COMMAND_TIMEOUT_S,
     )
+
+
+def cli(profile: Path, *argv: str) -> tuple[int, dict, str]:
+    """Run the command as an operator would; stdout must be exactly one JSON object."""
+    done = run_command(profile, *argv)
     assert "Traceback" not in done.stderr, done.stderr
     lines = done.stdout.splitlines()
     assert len(lines) == 1, f"stdout must be one JSON line, got: {done.stdout!r}"
@@ -227,21 +232,13 @@ def test_status_is_down_when_every_region_is(lab, profile) -> None:
 
 
 def test_bad_input_against_the_lab(lab, profile) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     for argv, message in [
         (["backfill", "xx-nowhere-1"], "region 'xx-nowhere-1' is not a secondary region"),
         (["backfill", lab.stack.primary_region], "is not a secondary region"),
         (["publish", "/nonexistent-dir"], "does not exist or is not a directory"),
         (["status", "--profile", "default"], "--profile does not apply to --lab"),
     ]:
-        done = subprocess.run(
-            [sys.executable, "-m", "asset_delivery", *argv, "--lab", str(profile), "--json"],
-            capture_output=True,
-            text=True,
-            cwd=ROOT,
-            env=env,
-            timeout=COMMAND_TIMEOUT_S,
-        )
+        done = run_command(profile, *argv)
         assert done.returncode == 2, (argv, done.stderr)
         assert done.stdout == ""
         assert done.stderr.count("\n") == 1 and message in done.stderr

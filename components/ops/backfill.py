@@ -18,19 +18,11 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from .content import MULTIPART_CHUNK, MULTIPART_THRESHOLD
-from .objects import describe_error, is_reserved, list_etags, object_sha256
+from .objects import REPLICATED_HEADERS, describe_error, is_reserved, list_etags, object_sha256
 from .progress import Progress
 from .stack import Target
 
 DEFAULT_CONCURRENCY = 8
-_COPIED_HEADERS = (
-    "ContentType",
-    "CacheControl",
-    "ContentEncoding",
-    "ContentDisposition",
-    "ContentLanguage",
-    "Metadata",
-)
 
 
 def backfill_plan(
@@ -86,7 +78,7 @@ def backfill(
     def copy(key: str) -> bool:
         try:
             got = source.get_object(Bucket=source_bucket, Key=key)
-            extra = {name: got[name] for name in _COPIED_HEADERS if got.get(name)}
+            extra = {name: got[name] for name in REPLICATED_HEADERS if got.get(name)}
             with got["Body"] as body:
                 destination.upload_fileobj(
                     body, destination_bucket, key, ExtraArgs=extra, Config=transfer

@@ -16,11 +16,23 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from .progress import Progress
+from .stack import Target
+
 # Keys the product itself keeps in every bucket: never published over, deleted or copied.
 PROBE_PREFIX = "_health/"  # the health checks' probe object (components/buckets.py)
 CANARY_PREFIX = "_canary/"  # verify's short-lived canaries
 RESERVED_PREFIXES = (PROBE_PREFIX, CANARY_PREFIX)
 POLL_S = 1.0
+# What S3 replication keeps of an object besides its bytes (backfill copies the same).
+REPLICATED_HEADERS = (
+    "ContentType",
+    "CacheControl",
+    "ContentEncoding",
+    "ContentDisposition",
+    "ContentLanguage",
+    "Metadata",
+)
 CHECKSUM_METADATA = "sha256"  # user metadata key: x-amz-meta-sha256, hex of the content
 
 
@@ -155,3 +167,26 @@ def wait_replicated(
         sleep(min(poll_s, max(0.0, deadline - clock())))
     outcome.missing = {region: sorted(keys) for region, keys in pending.items() if keys}
     return outcome
+
+
+def await_replication(
+    target: Target,
+    expected: Mapping[str, Version | None],
+    *,
+    prefix: str,
+    timeout_s: float,
+    progress: bool | None,
+) -> ReplicationOutcome:
+    """:func:`wait_replicated` for every secondary region of ``target``, with a progress bar."""
+    secondaries = [r for r in target.outputs.regions if r != target.outputs.primary_region]
+    with Progress("replicate", len(expected) * len(secondaries), enabled=progress) as bar:
+        return wait_replicated(
+            lambda region: list_etags(target.s3(region), target.bucket(region), prefix),
+            expected,
+            secondaries,
+            timeout_s=timeout_s,
+            stored_sha256=lambda region, key: object_sha256(
+                target.s3(region), target.bucket(region), key
+            ),
+            on_progress=bar.advance,
+        )

@@ -31,11 +31,11 @@ from .content import (
 from .objects import (
     CHECKSUM_METADATA,
     Version,
+    await_replication,
     describe_error,
     is_reserved,
     list_etags,
     object_sha256,
-    wait_replicated,
 )
 from .progress import Progress
 from .stack import Target, UsageError
@@ -240,18 +240,9 @@ def publish(
         "seconds": 0.0,
     }
     if wait:
-        secondaries = [r for r in outputs.regions if r != primary]
-        with Progress("replicate", len(changed) * len(secondaries), enabled=progress) as bar:
-            outcome = wait_replicated(
-                lambda region: list_etags(target.s3(region), target.bucket(region), prefix),
-                changed,
-                secondaries,
-                timeout_s=timeout_s,
-                stored_sha256=lambda region, key: object_sha256(
-                    target.s3(region), target.bucket(region), key
-                ),
-                on_progress=bar.advance,
-            )
+        outcome = await_replication(
+            target, changed, prefix=prefix, timeout_s=timeout_s, progress=progress
+        )
         result["replicated"] = outcome.replicated
         result["not_replicated"] = outcome.missing
         result["region_errors"] = outcome.errors

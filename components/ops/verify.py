@@ -28,10 +28,8 @@ from .objects import (
     CANARY_PREFIX,
     CHECKSUM_METADATA,
     Version,
+    await_replication,
     describe_error,
-    list_etags,
-    object_sha256,
-    wait_replicated,
 )
 from .progress import Progress
 from .publish import delete_keys
@@ -116,18 +114,9 @@ def verify(
     with ThreadPoolExecutor(max_workers=8) as pool:
         written = dict(item for item in pool.map(put, bodies) if item is not None)
 
-    secondaries = [r for r in outputs.regions if r != primary]
-    with Progress("replicate", len(written) * len(secondaries), enabled=progress) as bar:
-        outcome = wait_replicated(
-            lambda region: list_etags(target.s3(region), target.bucket(region), prefix),
-            written,
-            secondaries,
-            timeout_s=timeout_s,
-            stored_sha256=lambda region, key: object_sha256(
-                target.s3(region), target.bucket(region), key
-            ),
-            on_progress=bar.advance,
-        )
+    outcome = await_replication(
+        target, written, prefix=prefix, timeout_s=timeout_s, progress=progress
+    )
     for region, keys in outcome.missing.items():
         reason = outcome.errors.get(region, f"not replicated within {timeout_s:g} s")
         errors.extend(
