@@ -1130,6 +1130,87 @@ def log_delivery(reg: Registration, f: Fields, stack: Stack) -> list[Request]:
     return [_request(reg, "logs", "CreateDelivery", params)]
 
 
+# CloudWatch alarms and SNS: metric_alarm.go, topic.go, topic_subscription.go.
+
+
+@translates("aws:cloudwatch/metricAlarm:MetricAlarm")
+def metric_alarm(reg: Registration, f: Fields, stack: Stack) -> list[Request]:
+    """PutMetricAlarm for a single-metric alarm."""
+    dimensions = [{"Name": k, "Value": v} for k, v in f.get("dimensions", {}).items()]
+    params = compact(
+        {
+            "AlarmName": f.get("name") or reg.id,
+            "AlarmDescription": f.get("alarmDescription"),
+            "ActionsEnabled": f.get("actionsEnabled", True),
+            "AlarmActions": f.get("alarmActions"),
+            "OKActions": f.get("okActions"),
+            "InsufficientDataActions": f.get("insufficientDataActions"),
+            "Namespace": f.get("namespace"),
+            "MetricName": f.get("metricName"),
+            "Dimensions": dimensions or None,
+            "Statistic": f.get("statistic"),
+            "ExtendedStatistic": f.get("extendedStatistic"),
+            "Unit": f.get("unit"),
+            "Period": f.int("period"),
+            "EvaluationPeriods": f.int("evaluationPeriods"),
+            "DatapointsToAlarm": f.int("datapointsToAlarm"),
+            "Threshold": f.get("threshold"),
+            "ComparisonOperator": f.get("comparisonOperator"),
+            "TreatMissingData": f.get("treatMissingData"),
+            "Tags": _tag_list(f),
+        }
+    )
+    f.ignore("region")
+    return [_request(reg, "cloudwatch", "PutMetricAlarm", params)]
+
+
+@translates("aws:sns/topic:Topic")
+def sns_topic(reg: Registration, f: Fields, stack: Stack) -> list[Request]:
+    attributes = compact(
+        {
+            "DisplayName": f.get("displayName"),
+            "KmsMasterKeyId": f.get("kmsMasterKeyId"),
+            "Policy": f.get("policy"),
+        }
+    )
+    params = compact(
+        {
+            "Name": f.get("name") or reg.state.get("name") or str(reg.id).rsplit(":", 1)[-1],
+            "Attributes": attributes or None,
+            "Tags": _tag_list(f),
+        }
+    )
+    f.ignore("region")
+    return [_request(reg, "sns", "CreateTopic", params)]
+
+
+@translates("aws:sns/topicSubscription:TopicSubscription")
+def sns_subscription(reg: Registration, f: Fields, stack: Stack) -> list[Request]:
+    params = {
+        "TopicArn": f.get("topic"),
+        "Protocol": f.get("protocol"),
+        "Endpoint": f.get("endpoint"),
+        "ReturnSubscriptionArn": True,
+    }
+    f.ignore("region")
+    return [_request(reg, "sns", "Subscribe", params)]
+
+
+@translates("aws:cloudfront/monitoringSubscription:MonitoringSubscription")
+def monitoring_subscription(reg: Registration, f: Fields, stack: Stack) -> list[Request]:
+    """CreateMonitoringSubscription: CloudFront's additional (real-time) metrics."""
+    subscription = f.obj("monitoringSubscription") or Fields.root({})
+    realtime = subscription.obj("realtimeMetricsSubscriptionConfig") or Fields.root({})
+    status = realtime.get("realtimeMetricsSubscriptionStatus")
+    params = {
+        "DistributionId": f.get("distributionId"),
+        "MonitoringSubscription": {
+            "RealtimeMetricsSubscriptionConfig": {"RealtimeMetricsSubscriptionStatus": status}
+        },
+    }
+    return [_request(reg, "cloudfront", "CreateMonitoringSubscription", params)]
+
+
 # KMS: key.go (resourceKeyCreate; rotation is a second call).
 
 

@@ -940,6 +940,54 @@ def s3_access_logging_target(requests: Sequence[Request]) -> Iterator[Problem]:
             )
 
 
+# CloudWatch ---------------------------------------------------------------------------
+
+US_EAST_1_ONLY_NAMESPACES = frozenset({"AWS/CloudFront", "AWS/Route53"})
+
+
+@rule
+def cloudwatch_alarm_settings(requests: Sequence[Request]) -> Iterator[Problem]:
+    """CloudWatch alarms: CloudFront (including Lambda@Edge error) and Route 53 health
+    check metrics exist only in US East (N. Virginia); S3 replication metrics live in
+    the source bucket's region; an alarm's SNS actions are topics in the alarm's own
+    region; "Valid values [for Period] are 10, 30, and any multiple of 60"; Period x
+    EvaluationPeriods is at most one day (86,400 s); DatapointsToAlarm <= EvaluationPeriods."""
+    bucket_regions = {r.params.get("Bucket"): r.region for r in _of(requests, "CreateBucket")}
+    for request in _of(requests, "PutMetricAlarm"):
+        params, findings = request.params, []
+        namespace = params.get("Namespace")
+        if namespace in US_EAST_1_ONLY_NAMESPACES and request.region != "us-east-1":
+            findings.append(
+                f"watches {namespace} from {request.region}; its metrics are in us-east-1"
+            )
+        dimensions = {d.get("Name"): d.get("Value") for d in params.get("Dimensions", [])}
+        source_region = bucket_regions.get(dimensions.get("SourceBucket"))
+        if namespace == "AWS/S3" and source_region and source_region != request.region:
+            findings.append(
+                f"watches replication from {dimensions['SourceBucket']} ({source_region}) "
+                f"from {request.region}"
+            )
+        actions = [*params.get("AlarmActions", []), *params.get("OKActions", [])]
+        for action in actions:
+            if str(action).startswith("arn:aws:sns:") and action.split(":")[3] != request.region:
+                findings.append(f"notifies {action}, outside the alarm's region {request.region}")
+        period = params.get("Period")
+        evaluations = params.get("EvaluationPeriods")
+        if isinstance(period, int) and period not in (10, 30) and period % 60:
+            findings.append(f"period {period} s; use 10, 30 or a multiple of 60")
+        if isinstance(period, int) and isinstance(evaluations, int):
+            if period * evaluations > 86_400:
+                findings.append(f"period x evaluation periods is {period * evaluations} s > 1 day")
+            if params.get("DatapointsToAlarm", 0) > evaluations:
+                findings.append(
+                    f"datapoints to alarm {params['DatapointsToAlarm']} > {evaluations} periods"
+                )
+        for finding in findings:
+            yield _problem(
+                request, cloudwatch_alarm_settings, f"{params.get('AlarmName')} {finding}"
+            )
+
+
 # KMS ---------------------------------------------------------------------------------
 
 KEY_POLICY_MAX_BYTES = 32 * 1024

@@ -80,6 +80,14 @@ SCENARIOS: dict[str, Callable[[], RecordingMocks]] = {
     "2-regions-access-logs": lambda: _component(
         {"regions": THREE[:2], "access_logs": True, "log_retention_days": 30}
     ),
+    "2-regions-alarms-email-rtc": lambda: _component(
+        {
+            "regions": THREE[:2],
+            "alarms": True,
+            "alarm_email": "ops@example.com",
+            "replication_time_control": True,
+        }
+    ),
     "2-regions-managed-waf-cors-versioned-cache": lambda: _component(
         {
             "regions": THREE[:2],
@@ -167,6 +175,8 @@ def test_every_resource_the_program_declares_becomes_an_api_request() -> None:
     assert {"CreateWebACL", "CreateCachePolicy", "CreateResponseHeadersPolicy"} <= {
         r.operation for r in edge.requests
     }
+    alarms = check_stack(declared("2-regions-alarms-email-rtc").registrations)
+    assert {"PutMetricAlarm", "CreateTopic", "Subscribe"} <= {r.operation for r in alarms.requests}
     assert report.untranslated == {"asset-delivery:index:MultiRegionAssetDelivery": ["assets"]}
 
 
@@ -207,6 +217,8 @@ WAF_SCENARIO = "2-regions-managed-waf-cors-versioned-cache"
 CERTIFICATE = "aws:acm/certificate:Certificate"
 DOMAINS = "2-regions-custom-domains-own-certificate"
 LOGS = "2-regions-access-logs"
+ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
+ALARMS = "2-regions-alarms-email-rtc"
 
 
 def _association(inputs: dict[str, Any], index: int = 0) -> dict[str, Any]:
@@ -630,6 +642,33 @@ PLANTED = [
         lambda i: i.update(region="eu-west-1"),
         "cloudfront_standard_logging",
         ["CloudFront needs ACCESS_LOGS in us-east-1"],
+    ),
+    (
+        "alarm-period-90",
+        ALARMS,
+        ALARM,
+        "cdn-5xx-rate-alarm",
+        lambda i: i.update(period=90.0),
+        "cloudwatch_alarm_settings",
+        ["period 90 s; use 10, 30 or a multiple of 60"],
+    ),
+    (
+        "alarm-datapoints-above-periods",
+        ALARMS,
+        ALARM,
+        "edge-LambdaExecutionError-alarm",
+        lambda i: i.update(datapointsToAlarm=6.0),
+        "cloudwatch_alarm_settings",
+        ["datapoints to alarm 6 > 5 periods"],
+    ),
+    (
+        "health-alarm-outside-us-east-1",
+        ALARMS,
+        ALARM,
+        "eu-west-1-health-alarm",
+        lambda i: i.update(region="eu-west-1", alarmActions=[], okActions=[]),
+        "cloudwatch_alarm_settings",
+        ["watches AWS/Route53 from eu-west-1; its metrics are in us-east-1"],
     ),
     (
         "replication-storage-class",
