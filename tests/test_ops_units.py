@@ -428,7 +428,7 @@ def _outputs_file(path: Path) -> Path:
     [
         (["status", "--stack-outputs", "missing.json"], "does not exist"),
         (["status"], "one of the arguments --stack-outputs --stack --lab is required"),
-        (["publish", "--stack-outputs", "x.json"], "the following arguments are required: DIR"),
+        (["publish", "--stack-outputs", "x.json"], ": publish: the following arguments are"),
         (["verify", "--stack-outputs", "x.json", "--objects", "0"], "must be at least 1"),
         (["frobnicate"], "invalid choice"),
         (["status", "--lab", "missing-profile.json"], "lab profile missing-profile.json"),

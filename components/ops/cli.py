@@ -38,7 +38,8 @@ class _Parser(argparse.ArgumentParser):
     """argparse that reports a usage error as one line and exit code 2."""
 
     def error(self, message: str) -> NoReturn:
-        raise UsageError(f"{self.prog}: {message}")
+        command = self.prog.removeprefix("asset-delivery").strip()  # "publish", or ""
+        raise UsageError(f"{command}: {message}" if command else message)
 
 
 def _positive_int(text: str) -> int:
