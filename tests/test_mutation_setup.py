@@ -8,6 +8,7 @@ variable is set, and the original code otherwise, without running mutmut itself.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -86,3 +87,62 @@ def test_without_mutmut_the_installed_package_is_used(mutants_tree: Path) -> Non
     result = run_probe(mutants_tree, env)
     assert "1 failed, 1 passed" in result.stdout, result.stdout + result.stderr
     assert "test_names_share_the_mutated_modules" in result.stdout
+
+
+MUTATED_MODULE = """
+def x_check__mutmut_orig(doc):
+    if doc.get("weight") > 255:
+        raise ValueError("weight above 255")
+    return doc
+
+
+def x_check__mutmut_1(doc):
+    if doc.get("weight") > 255:
+        raise ValueError("XXweight above 255XX")
+    return doc
+
+
+def x_check__mutmut_2(doc):
+    if doc.get("WEIGHT") > 255:
+        raise ValueError("weight above 255")
+    return doc
+
+
+def x_check__mutmut_3(doc):
+    if doc.get("weight") >= 255:
+        raise ValueError("weight above 255")
+    return doc
+
+
+def x_check__mutmut_4(doc):
+    if doc.get("weight") > 256:
+        raise ValueError("weight above 255")
+    return doc
+"""
+
+
+def test_the_score_counts_message_only_mutants_apart(tmp_path: Path) -> None:
+    """``tools/mutation_score.py``: a changed message is not logic, a changed key is."""
+    module = tmp_path / "mutants" / "pkg" / "mod.py"
+    module.parent.mkdir(parents=True)
+    module.write_text(MUTATED_MODULE)
+    verdicts = {"pkg.mod.x_check__mutmut_1": 0, "pkg.mod.x_check__mutmut_2": 0}
+    verdicts |= {"pkg.mod.x_check__mutmut_3": 1, "pkg.mod.x_check__mutmut_4": None}
+    module.with_name("mod.py.meta").write_text(json.dumps({"exit_code_by_key": verdicts}))
+    result = subprocess.run(
+        [sys.executable, str(REPO / "tools" / "mutation_score.py"), "--survivors"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    # 1 of 4 killed; 3 mutants are logic, 1 of them killed
+    assert "| `pkg/mod.py` | 1 / 4 | 25.0 | 1 / 3 | 33.3 |" in lines
+    assert "1 mutants not run yet: the table counts them as survivors" in lines
+    assert (
+        "survived\tmessage\tpkg.mod.x_check__mutmut_1: raise ValueError('XXweight above 255XX')"
+        in lines
+    )
+    assert "survived\tlogic\tpkg.mod.x_check__mutmut_2: if doc.get('WEIGHT') > 255:" in lines
