@@ -31,7 +31,7 @@ from asset_delivery.ops.content import (
 )
 from asset_delivery.ops.objects import PROBE_PREFIX, Version, holds, is_reserved, wait_replicated
 from asset_delivery.ops.publish import LocalFile, normalise_prefix, plan_publish
-from asset_delivery.ops.stack import StackOutputs, UsageError, parse_outputs
+from asset_delivery.ops.stack import StackOutputs, UsageError, outputs_from_pulumi, parse_outputs
 from asset_delivery.ops.status import health_verdict, overall_verdict, replication_backlog
 from asset_delivery.ops.verify import max_deviation_pp
 from boto3.s3.transfer import TransferConfig
@@ -467,6 +467,36 @@ def test_stack_without_the_pulumi_cli(no_aws, monkeypatch) -> None:
     monkeypatch.setenv("PATH", str(no_aws))
     code, _out, err = run_cli(["status", "--stack", "prod"])
     assert code == 2 and "--stack needs the Pulumi CLI on PATH" in err
+
+
+def _fake_pulumi(directory: Path, script: str) -> None:
+    executable = directory / "pulumi"
+    executable.write_text("#!/bin/sh\n" + script)
+    executable.chmod(0o755)
+
+
+def test_stack_runs_pulumi_stack_output(no_aws, monkeypatch) -> None:
+    """--stack NAME asks the Pulumi CLI for the outputs, secrets shown, for that stack."""
+    (no_aws / "outputs.json").write_text(json.dumps(OUTPUTS))
+    _fake_pulumi(
+        no_aws,
+        f'[ "$*" = "stack output --json --show-secrets --stack prod" ] || exit 9\n'
+        f"cat {no_aws / 'outputs.json'}\n",
+    )
+    monkeypatch.setenv("PATH", f"{no_aws}:{os.environ['PATH']}")
+    outputs = outputs_from_pulumi("prod")
+    assert outputs.distribution_id == "E123" and outputs.regions == ["us-east-1", "eu-west-1"]
+
+
+def test_stack_that_pulumi_does_not_know(no_aws, monkeypatch) -> None:
+    _fake_pulumi(no_aws, "echo 'error: no stack named \"nope\" found' >&2\nexit 255\n")
+    monkeypatch.setenv("PATH", f"{no_aws}:{os.environ['PATH']}")
+    code, out, err = run_cli(["status", "--stack", "nope", "--json"])
+    assert (code, out) == (2, "")
+    assert err.strip() == (
+        "asset-delivery: `pulumi stack output --stack nope` failed: "
+        'error: no stack named "nope" found'
+    )
 
 
 def test_bad_cache_rule_is_bad_input(no_aws, monkeypatch) -> None:
