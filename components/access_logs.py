@@ -19,9 +19,15 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
-from .buckets import ABORT_MULTIPART_DAYS, DataBucket
+from .buckets import (
+    ABORT_MULTIPART_DAYS,
+    SSE_S3_RULE,
+    DataBucket,
+    create_private_bucket,
+    deny_insecure_transport,
+)
 from .naming import account_unique_name
-from .tags import REGION_TAG, Tags, merged_tags
+from .tags import Tags
 
 CLOUDFRONT_LOG_REGION = "us-east-1"  # CloudFront's delivery source lives in us-east-1
 S3_LOG_PREFIX = "s3-access/"
@@ -99,16 +105,7 @@ def log_bucket_policy_document(
                 },
             }
         )
-    statements.append(
-        {
-            "Sid": "DenyInsecureTransport",
-            "Effect": "Deny",
-            "Principal": "*",
-            "Action": "s3:*",
-            "Resource": [bucket_arn, f"{bucket_arn}/*"],
-            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-        }
-    )
+    statements.append(deny_insecure_transport(bucket_arn))
     return json.dumps({"Version": "2012-10-17", "Statement": statements}, indent=2)
 
 
@@ -125,39 +122,18 @@ def create_log_bucket(
 ) -> LogBucket:
     """One region's log bucket, hardened, with the policy its log writers need."""
     prefix = f"{name}-{region}-logs"
-    bucket = aws.s3.Bucket(
-        f"{prefix}-bucket",
-        region=region,
+    private = create_private_bucket(
+        prefix,
+        region,
         force_destroy=force_destroy,
-        tags=merged_tags(tags, {REGION_TAG: region}),
-        opts=pulumi.ResourceOptions(parent=parent),
-    )
-    child = pulumi.ResourceOptions(parent=parent, depends_on=[bucket])
-    public_access_block = aws.s3.BucketPublicAccessBlock(
-        f"{prefix}-public-access-block",
-        region=region,
-        bucket=bucket.id,
-        block_public_acls=True,
-        block_public_policy=True,
-        ignore_public_acls=True,
-        restrict_public_buckets=True,
-        opts=child,
-    )
-    ownership = aws.s3.BucketOwnershipControls(
-        f"{prefix}-ownership",
-        region=region,
-        bucket=bucket.id,
-        rule={"object_ownership": "BucketOwnerEnforced"},
-        opts=child,
-    )
-    encryption = aws.s3.BucketServerSideEncryptionConfiguration(
-        f"{prefix}-encryption",
-        region=region,
-        bucket=bucket.id,
+        tags=tags,
         # S3 server access logging writes only to SSE-S3 buckets.
-        rules=[{"apply_server_side_encryption_by_default": {"sse_algorithm": "AES256"}}],
-        opts=child,
+        sse_rule=SSE_S3_RULE,
+        parent=parent,
     )
+    bucket, public_access_block = private.bucket, private.public_access_block
+    ownership, encryption = private.ownership, private.encryption
+    child = pulumi.ResourceOptions(parent=parent, depends_on=[bucket])
     lifecycle = aws.s3.BucketLifecycleConfiguration(
         f"{prefix}-lifecycle",
         region=region,

@@ -26,6 +26,80 @@ def probe_key(region: str) -> str:
     return f"{PROBE_PREFIX}{region}"
 
 
+SSE_S3_RULE: dict[str, object] = {
+    "apply_server_side_encryption_by_default": {"sse_algorithm": "AES256"}
+}
+
+
+@dataclass
+class PrivateBucket:
+    """A bucket with the settings every bucket of the component has."""
+
+    bucket: aws.s3.Bucket
+    public_access_block: aws.s3.BucketPublicAccessBlock
+    ownership: aws.s3.BucketOwnershipControls
+    encryption: aws.s3.BucketServerSideEncryptionConfiguration
+
+
+def create_private_bucket(
+    prefix: str,
+    region: str,
+    *,
+    force_destroy: bool,
+    tags: Tags,
+    sse_rule: dict[str, object],
+    parent: pulumi.Resource,
+) -> PrivateBucket:
+    """``<prefix>-bucket``: all four Block Public Access flags, ACLs off, encrypted."""
+    bucket = aws.s3.Bucket(
+        f"{prefix}-bucket",
+        region=region,
+        force_destroy=force_destroy,
+        tags=merged_tags(tags, {REGION_TAG: region}),
+        opts=pulumi.ResourceOptions(parent=parent),
+    )
+    child = pulumi.ResourceOptions(parent=parent, depends_on=[bucket])
+    return PrivateBucket(
+        bucket=bucket,
+        public_access_block=aws.s3.BucketPublicAccessBlock(
+            f"{prefix}-public-access-block",
+            region=region,
+            bucket=bucket.id,
+            block_public_acls=True,
+            block_public_policy=True,
+            ignore_public_acls=True,
+            restrict_public_buckets=True,
+            opts=child,
+        ),
+        ownership=aws.s3.BucketOwnershipControls(
+            f"{prefix}-ownership",
+            region=region,
+            bucket=bucket.id,
+            rule={"object_ownership": "BucketOwnerEnforced"},
+            opts=child,
+        ),
+        encryption=aws.s3.BucketServerSideEncryptionConfiguration(
+            f"{prefix}-encryption",
+            region=region,
+            bucket=bucket.id,
+            rules=[sse_rule],
+            opts=child,
+        ),
+    )
+
+
+def deny_insecure_transport(bucket_arn: str) -> dict[str, object]:
+    """The statement every bucket policy ends with: no request without TLS."""
+    return {
+        "Sid": "DenyInsecureTransport",
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": "s3:*",
+        "Resource": [bucket_arn, f"{bucket_arn}/*"],
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+    }
+
+
 @dataclass
 class DataBucket:
     """Typed handles on one region's bucket and its settings."""
@@ -59,58 +133,38 @@ def create_data_bucket(
     With ``kms_key_arn`` objects are encrypted with that key (SSE-KMS) and an S3
     bucket key, which cuts KMS requests (and their cost) by orders of magnitude.
     """
-    opts = pulumi.ResourceOptions(parent=parent)
     prefix = f"{name}-{region}"
-    bucket = aws.s3.Bucket(
-        f"{prefix}-bucket",
-        region=region,
-        force_destroy=force_destroy,
-        tags=merged_tags(tags, {REGION_TAG: region}),
-        opts=opts,
+    # SSE-S3 by default: the origin access identity cannot read SSE-KMS objects.
+    sse_rule: dict[str, object] = (
+        {
+            "apply_server_side_encryption_by_default": {
+                "sse_algorithm": "aws:kms",
+                "kms_master_key_id": kms_key_arn,
+            },
+            "bucket_key_enabled": True,
+        }
+        if kms_key_arn is not None
+        else SSE_S3_RULE
     )
-    child = pulumi.ResourceOptions(parent=parent, depends_on=[bucket])
+    private = create_private_bucket(
+        prefix,
+        region,
+        force_destroy=force_destroy,
+        tags=tags,
+        sse_rule=sse_rule,
+        parent=parent,
+    )
+    bucket = private.bucket
     versioning = aws.s3.BucketVersioning(
         f"{prefix}-versioning",
         region=region,
         bucket=bucket.id,
         versioning_configuration={"status": "Enabled"},
-        opts=child,
+        opts=pulumi.ResourceOptions(parent=parent, depends_on=[bucket]),
     )
-    public_access_block = aws.s3.BucketPublicAccessBlock(
-        f"{prefix}-public-access-block",
-        region=region,
-        bucket=bucket.id,
-        block_public_acls=True,
-        block_public_policy=True,
-        ignore_public_acls=True,
-        restrict_public_buckets=True,
-        opts=child,
-    )
-    ownership = aws.s3.BucketOwnershipControls(
-        f"{prefix}-ownership",
-        region=region,
-        bucket=bucket.id,
-        rule={"object_ownership": "BucketOwnerEnforced"},
-        opts=child,
-    )
-    encryption = aws.s3.BucketServerSideEncryptionConfiguration(
-        f"{prefix}-encryption",
-        region=region,
-        bucket=bucket.id,
-        # SSE-S3 by default: the origin access identity cannot read SSE-KMS objects.
-        rules=[
-            {
-                "apply_server_side_encryption_by_default": {
-                    "sse_algorithm": "aws:kms",
-                    "kms_master_key_id": kms_key_arn,
-                },
-                "bucket_key_enabled": True,
-            }
-            if kms_key_arn is not None
-            else {"apply_server_side_encryption_by_default": {"sse_algorithm": "AES256"}}
-        ],
-        opts=child,
-    )
+    public_access_block = private.public_access_block
+    ownership = private.ownership
+    encryption = private.encryption
     lifecycle = aws.s3.BucketLifecycleConfiguration(
         f"{prefix}-lifecycle",
         region=region,
@@ -180,16 +234,7 @@ def bucket_policy_document(
                 "Condition": {"IpAddress": {"aws:SourceIp": sorted(health_checker_cidrs)}},
             }
         )
-    statements.append(
-        {
-            "Sid": "DenyInsecureTransport",
-            "Effect": "Deny",
-            "Principal": "*",
-            "Action": "s3:*",
-            "Resource": [bucket_arn, f"{bucket_arn}/*"],
-            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-        }
-    )
+    statements.append(deny_insecure_transport(bucket_arn))
     return json.dumps({"Version": "2012-10-17", "Statement": statements}, indent=2)
 
 

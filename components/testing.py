@@ -370,3 +370,19 @@ def run_program(
         project=project,
         mocks=mocks,
     )
+
+
+def resource_counts(mocks: RecordingMocks) -> dict[str, int]:
+    """How many resources of each type were declared, sorted by type token."""
+    counts: dict[str, int] = {}
+    for registration in mocks.registrations:
+        counts[registration.type] = counts.get(registration.type, 0) + 1
+    return dict(sorted(counts.items()))
+
+
+def count_table(mocks: RecordingMocks) -> str:
+    """The declared resources as a Markdown table (type token, count), with the total."""
+    counts = resource_counts(mocks)
+    rows = [f"| `{token}` | {count} |" for token, count in counts.items()]
+    total = sum(counts.values())
+    return "\n".join(["| resource type | count |", "| --- | --- |", *rows, f"| total | {total} |"])

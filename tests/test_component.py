@@ -29,6 +29,7 @@ from asset_delivery.testing import (
     RecordingMocks,
     Registration,
     read_stack_file,
+    resource_counts,
     run_program,
     run_with_mocks,
 )
@@ -122,28 +123,31 @@ DOMAINS = ["assets.example.com", "*.assets.example.com", "cdn.example.com"]
 DOMAIN_ZONE = "Z0DOMAINZONE1234567"
 
 
+EVERYTHING: dict = {
+    "regions": THREE,
+    "replication_time_control": True,
+    "tags": TAGS,
+    "web_acl": "managed",
+    "waf_rate_limit": 500,
+    "cache_policy": "versioned",
+    "cors_origins": CORS_ORIGINS,
+    "default_root_object": "index.html",
+    "region_header": False,
+    "domain_names": DOMAINS,
+    "domain_zone_id": DOMAIN_ZONE,
+    "access_logs": True,
+    "log_retention_days": 30,
+    "alarms": True,
+    "alarm_email": "oncall@example.com",
+    "origin_auth": "sigv4",
+    "encryption": "kms",
+}
+"""Every production option on (the stack the README's resource table counts)."""
+
+
 @pytest.fixture(scope="module")
 def everything() -> RecordingMocks:
-    """Every production option on (the stack the README's resource table counts)."""
-    return component_run(
-        {
-            "regions": THREE,
-            "replication_time_control": True,
-            "tags": TAGS,
-            "web_acl": "managed",
-            "waf_rate_limit": 500,
-            "cache_policy": "versioned",
-            "cors_origins": CORS_ORIGINS,
-            "default_root_object": "index.html",
-            "region_header": False,
-            "domain_names": DOMAINS,
-            "domain_zone_id": DOMAIN_ZONE,
-            "access_logs": True,
-            "log_retention_days": 30,
-            "alarms": True,
-            "alarm_email": "oncall@example.com",
-        }
-    )
+    return component_run(EVERYTHING)
 
 
 ALL = ["prod", "three_bidirectional", "three_from_primary"]
@@ -201,6 +205,71 @@ def test_prod_stack_declares_the_expected_resources(prod: RecordingMocks) -> Non
     assert counts[T["role"]] == 2  # replication and edge function
     assert counts[T["role_policy"]] == 2
     assert sum(counts.values()) == 30  # 29 AWS resources and the component
+
+
+PROD_EVERY_OPTION = {
+    **PROD,
+    "asset-delivery:replicationTimeControl": True,
+    "asset-delivery:tags": {"team": "media", "cost-center": "cc-1234"},
+    "asset-delivery:domainNames": ["assets.example.com"],
+    "asset-delivery:domainZoneId": "Z0DOMAINZONE1234567",
+    "asset-delivery:accessLogs": True,
+    "asset-delivery:alarms": True,
+    "asset-delivery:alarmEmail": "oncall@example.com",
+    "asset-delivery:webAcl": "managed",
+    "asset-delivery:cachePolicy": "versioned",
+    "asset-delivery:corsOrigins": ["https://www.example.com"],
+    "asset-delivery:defaultRootObject": "index.html",
+    "asset-delivery:regionHeader": False,
+}
+"""The prod stack with every option of issue #8 on (README: What the component creates)."""
+
+
+def test_prod_with_every_production_option_declares_these_resources() -> None:
+    counts = resource_counts(run_program(ROOT, PROD_EVERY_OPTION, stack="prod"))
+    prod = {T[kind]: 2 for kind in ("bucket", "versioning", "object", "health", "role")}
+    prod |= {T[kind]: 1 for kind in ("zone", "function", "oai", "distribution", "replication")}
+    added = {
+        # a log bucket per region, hardened like the data buckets, with its S3 logging
+        T["bucket"]: 2,
+        T["bpa"]: 2,
+        T["ownership"]: 2,
+        T["sse"]: 2,
+        T["lifecycle"]: 2,
+        T["policy"]: 2,
+        T["bucket_logging"]: 2,
+        # CloudFront standard logging v2
+        T["log_source"]: 1,
+        T["log_destination"]: 1,
+        T["log_delivery"]: 1,
+        # certificate, one validation record, alias A + AAAA
+        T["certificate"]: 1,
+        T["validation"]: 1,
+        T["record"]: 3,
+        # health x2, 5xx rate, edge errors x2, failed replication and latency
+        T["alarm"]: 7,
+        T["monitoring"]: 1,
+        T["topic"]: 1,
+        T["subscription"]: 1,
+        T["web_acl"]: 1,
+        T["cache_policy"]: 1,
+        T["headers_policy"]: 1,
+    }
+    base = {
+        T["bpa"]: 2,
+        T["ownership"]: 2,
+        T["sse"]: 2,
+        T["lifecycle"]: 2,
+        T["policy"]: 2,
+        T["record"]: 2,
+        T["role_policy"]: 2,
+        T["component"]: 1,
+    }
+    expected = {key: prod.get(key, 0) + base.get(key, 0) for key in prod | base}
+    for key, count in added.items():
+        expected[key] = expected.get(key, 0) + count
+    assert counts == dict(sorted(expected.items()))
+    assert sum(counts.values()) == 65  # 64 AWS resources and the component
 
 
 def test_every_child_is_parented_by_the_component(stack: RecordingMocks) -> None:
@@ -1223,24 +1292,14 @@ def test_program_requires_regions() -> None:
 
 def test_program_reads_the_production_options_from_stack_config() -> None:
     config = {
-        **PROD,
-        "asset-delivery:tags": {"team": "media"},
-        "asset-delivery:webAcl": "managed",
+        **PROD_EVERY_OPTION,
         "asset-delivery:wafRateLimit": 1000,
-        "asset-delivery:cachePolicy": "versioned",
-        "asset-delivery:corsOrigins": ["https://www.example.com"],
-        "asset-delivery:defaultRootObject": "index.html",
-        "asset-delivery:regionHeader": False,
-        "asset-delivery:domainNames": ["assets.example.com"],
-        "asset-delivery:domainZoneId": DOMAIN_ZONE,
-        "asset-delivery:accessLogs": True,
         "asset-delivery:logRetentionDays": 14,
-        "asset-delivery:alarms": True,
-        "asset-delivery:alarmEmail": "oncall@example.com",
     }
     mocks = run_program(ROOT, config, stack="prod")
     assert sorted(log_buckets_of(mocks)) == ["eu-west-1", "us-east-1"]
-    assert len(mocks.of_type(T["alarm"])) == 2 + 1 + 2
+    (rule,) = settings_of(mocks, "lifecycle", log_buckets_of(mocks)["eu-west-1"]).inputs["rules"]
+    assert rule["expiration"] == {"days": 14}
     # The lab still finds the data buckets among the log buckets.
     lab = stack_from_registrations(mocks)
     assert {spec.bucket for spec in lab.regions.values()} == {
