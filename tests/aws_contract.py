@@ -153,6 +153,8 @@ UNTRANSLATED: dict[str, str] = {
 
 def translates(type_token: str) -> Callable[[Translator], Translator]:
     def register(translator: Translator) -> Translator:
+        if type_token in TRANSLATORS:  # two translators for one type: the first would be lost
+            raise ValueError(f"{type_token} already translated by {TRANSLATORS[type_token]}")
         TRANSLATORS[type_token] = translator
         return translator
 
