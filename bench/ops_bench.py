@@ -100,7 +100,7 @@ def run(files: int, big_mib: int, time_scale: float) -> dict[str, Any]:
         out["verify_by_region"] = checked["by_region"]
         lab.replace_region(secondary)
         lab.wait_healthy(secondary, True, timeout_s=60)
-        target = load_lab_profile(lab._profile_path)  # the region has a new endpoint
+        target = load_lab_profile(lab.profile_path)  # the region has a new endpoint
         out["backfill_s"], (filled, _code) = timed(
             lambda: backfill(target, secondary, progress=False)
         )

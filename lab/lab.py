@@ -310,6 +310,11 @@ class Lab:
         temporary.replace(path)
         return path
 
+    @property
+    def profile_path(self) -> Path | None:
+        """Where :meth:`write_profile` last wrote the profile (kept current), if anywhere."""
+        return self._profile_path
+
     def _region_restarted(self, region: str) -> None:
         if self._profile_path is not None:
             self.write_profile(self._profile_path)

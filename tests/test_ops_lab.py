@@ -32,7 +32,7 @@ def lab(tmp_path_factory):
 
 @pytest.fixture
 def profile(lab) -> Path:
-    path = lab._profile_path
+    path = lab.profile_path
     assert path is not None
     return path
 
