@@ -32,6 +32,12 @@ from .stack import (
 )
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+EXIT_CODES_HELP = """exit codes:
+  0    done / status healthy / verify ok
+  1    something failed and is named (upload, replication in time, fetch, invalidation);
+       status degraded
+  2    bad input (one line on stderr, nothing on stdout); status down
+  130  interrupted"""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -88,6 +94,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="asset-delivery",
         description="Operate a live asset-delivery stack: publish, status, verify, backfill.",
+        epilog=EXIT_CODES_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     from .. import __version__
 
@@ -97,7 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
     publish = commands.add_parser(
         "publish", parents=[common], help="upload a directory, wait for replication, invalidate"
     )
-    publish.add_argument("directory", type=Path, metavar="DIR")
+    publish.add_argument("directory", type=Path, metavar="DIR", help="the directory to upload")
     publish.add_argument("--prefix", default="", help="key prefix (default: the bucket root)")
     publish.add_argument(
         "--delete", action="store_true", help="delete keys under the prefix that DIR lacks"
@@ -153,7 +161,7 @@ def build_parser() -> argparse.ArgumentParser:
     backfill = commands.add_parser(
         "backfill", parents=[common], help="copy the primary's objects a region lacks"
     )
-    backfill.add_argument("region", metavar="REGION")
+    backfill.add_argument("region", metavar="REGION", help="a secondary region of the stack")
     backfill.add_argument("--prefix", default="", help="only keys under this prefix")
     backfill.add_argument(
         "--concurrency", type=_positive_int, default=8, help="parallel copies (default: 8)"
