@@ -11,9 +11,9 @@ the object with the result's ``Host`` header, signed as the origin access identi
 would sign it. The final answer goes through the origin-response function and its
 rules, then to the viewer with the headers the function added.
 
-A missing key: an S3 bucket that CloudFront reads through an OAI without
-``s3:ListBucket`` answers 403 AccessDenied; moto answers 404 NoSuchKey. The fetch
-layer maps that one case (``map_missing_key``), so failover sees what AWS would send.
+What the bucket answers (403 for ``/`` and for a missing key, as the OAI may not list
+the bucket) is decided by the declared bucket policy in the region's emulator
+(``lab/bucket_policy.py``).
 """
 
 from __future__ import annotations
@@ -170,7 +170,6 @@ class Edge:
         *,
         cache: bool = False,
         weighted_origin: WeightedOriginResolver | None = None,
-        map_missing_key: bool = True,
         region_header: str = "x-asset-region",
     ) -> None:
         self.stack = stack
@@ -180,7 +179,6 @@ class Edge:
         self._pool = pool
         self._cache_enabled = cache
         self._weighted = weighted_origin
-        self._map_missing_key = map_missing_key
         self._region_header = region_header.lower()
         self._cache: dict[str, tuple[ViewerResponse, float]] = {}
         self._lock = threading.Lock()
@@ -429,12 +427,6 @@ class Edge:
             fetched = self._http(region, method, path, headers, origin.connection_timeout_s)
             if fetched.failure != "connect":
                 break
-        if (
-            self._map_missing_key
-            and fetched.status == 404
-            and b"<Code>NoSuchKey</Code>" in (fetched.body)
-        ):
-            fetched = _access_denied(fetched)
         return region, fetched
 
     def _http(
@@ -466,19 +458,6 @@ class Edge:
             return Fetched(failure="connect")
         finally:
             connection.close()
-
-
-def _access_denied(fetched: Fetched) -> Fetched:
-    """The private-bucket answer for a missing key when the reader lacks ListBucket."""
-    body = (
-        b'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>AccessDenied</Code>'
-        b"<Message>Access Denied</Message></Error>"
-    )
-    headers = [(k, v) for k, v in fetched.headers if k.lower() not in ("content-length",)]
-    headers = [
-        (k, "application/xml") if k.lower() == "content-type" else (k, v) for k, v in headers
-    ]
-    return Fetched(403, "Forbidden", headers, body)
 
 
 def _error(status: int, reason: str, detail: str) -> ViewerResponse:

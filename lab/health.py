@@ -15,6 +15,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from .bucket_policy import SOURCE_IP_HEADER
 from .clock import LabClock
 from .model import HealthCheckSpec
 
@@ -31,20 +32,27 @@ class HealthEvent:
     healthy: bool
 
 
-def probe(port: int | None, check: HealthCheckSpec, timeout_s: float = PROBE_TIMEOUT_S) -> bool:
+def probe(
+    port: int | None,
+    check: HealthCheckSpec,
+    timeout_s: float = PROBE_TIMEOUT_S,
+    source_ip: str | None = None,
+) -> bool:
     """One probe as a Route 53 checker makes it; False when the region is unreachable.
 
-    An inverted check (``rehearseOutage``) reports the opposite, as Route 53 does.
+    ``source_ip`` is the checker address the probe stands for (the bucket policy lets
+    only Route 53's checker ranges read the probe); the emulator's policy enforcer
+    reads it from ``x-lab-source-ip``. An inverted check (``rehearseOutage``) reports
+    the opposite, as Route 53 does.
     """
+    headers = {"Host": check.fqdn, "User-Agent": "Amazon-Route53-Health-Check-Service"}
+    if source_ip:
+        headers[SOURCE_IP_HEADER] = source_ip
     if port is None:
         return check.inverted
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout_s)
     try:
-        connection.request(
-            "GET",
-            check.resource_path,
-            headers={"Host": check.fqdn, "User-Agent": "Amazon-Route53-Health-Check-Service"},
-        )
+        connection.request("GET", check.resource_path, headers=headers)
         response = connection.getresponse()
         body = response.read(SEARCH_WINDOW_BYTES)
     except (OSError, http.client.HTTPException):
@@ -66,8 +74,10 @@ class HealthChecker:
         locate: Callable[[str], int | None],
         clock: LabClock,
         on_change: Callable[[str, bool], None],
+        source_ip: str | None = None,
     ) -> None:
         self.checks = checks
+        self._source_ip = source_ip
         self._locate = locate
         self._clock = clock
         self._on_change = on_change
@@ -98,7 +108,7 @@ class HealthChecker:
         next_probe = self._clock.now()
         while self._clock.wait_until(next_probe, self._stop):
             timeout = min(PROBE_TIMEOUT_S, self._clock.real(interval))
-            passed = probe(self._locate(check.region), check, timeout)
+            passed = probe(self._locate(check.region), check, timeout, self._source_ip)
             with self._lock:
                 self.probes += 1
             changed = tracker.record(passed)

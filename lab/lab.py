@@ -20,9 +20,11 @@ import tempfile
 import threading
 import time
 import zipfile
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
 
 from asset_delivery.ops.stack import LAB_PROFILE_KIND, LAB_PROFILE_VERSION
 
@@ -114,7 +116,9 @@ class Lab:
         self.zone = RoutingZone(stack.routing, stack.regions)
         self.dns = DnsServer(self.zone)
         checks = [s.health_check for s in stack.regions.values() if s.health_check is not None]
-        self.health = HealthChecker(checks, self.locate, self.clock, self._health_changed)
+        self.health = HealthChecker(
+            checks, self.locate, self.clock, self._health_changed, stack.health_checker_ip
+        )
         self.replicator = Replicator(
             stack.replication, self.emulators, self.clock, lag_s=replication_lag_s
         )
@@ -129,8 +133,11 @@ class Lab:
         # (lab time, {region: weight} the routing record answers, or None while silent)
         self.routing_history: list[tuple[float, dict[str, int] | None]] = []
         self._stoppers: list[Callable[[], None]] = []
-        self._snapshots: dict[str, list[tuple[str, bytes, str]]] = {}
-        self._contents: dict[str, dict[str, tuple[bytes, str]]] = {r: {} for r in stack.regions}
+        # region -> key -> (body, put_object attributes): what the lab knows each region holds
+        self._snapshots: dict[str, list[tuple[str, bytes, dict[str, Any]]]] = {}
+        self._contents: dict[str, dict[str, tuple[bytes, dict[str, Any]]]] = {
+            r: {} for r in stack.regions
+        }
         self._lock = threading.Lock()
 
     # -- lifecycle ----------------------------------------------------------------------
@@ -333,14 +340,25 @@ class Lab:
         *,
         region: str | None = None,
         content_type: str = "application/octet-stream",
+        cache_control: str | None = None,
+        content_encoding: str | None = None,
+        metadata: Mapping[str, str] | None = None,
+        tags: Mapping[str, str] | None = None,
     ) -> str:
         """Upload through the S3 API of a region (default: the primary); returns the version."""
         emulator = self.emulators[region or self.stack.primary_region]
+        attributes: dict[str, Any] = {"ContentType": content_type, "Metadata": dict(metadata or {})}
+        if cache_control:
+            attributes["CacheControl"] = cache_control
+        if content_encoding:
+            attributes["ContentEncoding"] = content_encoding
+        if tags:
+            attributes["Tagging"] = urlencode(sorted(tags.items()))
         answer = emulator.client().put_object(
-            Bucket=emulator.spec.bucket, Key=key, Body=body, ContentType=content_type
+            Bucket=emulator.spec.bucket, Key=key, Body=body, **attributes
         )
         version_id = str(answer.get("VersionId", ""))
-        self._journal(emulator.region, key, body, content_type)
+        self._journal(emulator.region, key, body, attributes)
         self.replicator.written(emulator.region, key, version_id, False)
         return version_id
 
@@ -348,16 +366,18 @@ class Lab:
         """Delete (place a delete marker) in a region's bucket (default: the primary)."""
         emulator = self.emulators[region or self.stack.primary_region]
         answer = emulator.client().delete_object(Bucket=emulator.spec.bucket, Key=key)
-        self._journal(emulator.region, key, None, "")
+        self._journal(emulator.region, key, None, {})
         self.replicator.written(emulator.region, key, str(answer.get("VersionId", "")), True)
 
-    def _journal(self, region: str, key: str, body: bytes | None, content_type: str) -> None:
+    def _journal(
+        self, region: str, key: str, body: bytes | None, attributes: dict[str, Any]
+    ) -> None:
         """Keep the lab's copy of what each region holds (restored after a kill)."""
         with self._lock:
             if body is None:
                 self._contents[region].pop(key, None)
             else:
-                self._contents[region][key] = (body, content_type)
+                self._contents[region][key] = (body, dict(attributes))
 
     def has_object(self, region: str, key: str) -> bool:
         """True when the region's bucket serves ``key`` now."""
@@ -425,8 +445,8 @@ class Lab:
         """
         with self._lock:
             self._snapshots[region] = [
-                (key, body, content_type)
-                for key, (body, content_type) in self._contents[region].items()
+                (key, body, attributes)
+                for key, (body, attributes) in self._contents[region].items()
             ]
         self.note(f"{region} down")
         killed_at = self.clock.now()
@@ -444,9 +464,9 @@ class Lab:
         objects = self._snapshots.pop(region, [])
         bucket = emulator.spec.bucket
 
-        def put(item: tuple[str, bytes, str]) -> None:
-            key, body, content_type = item
-            client.put_object(Bucket=bucket, Key=key, Body=body, ContentType=content_type)
+        def put(item: tuple[str, bytes, dict[str, Any]]) -> None:
+            key, body, attributes = item
+            client.put_object(Bucket=bucket, Key=key, Body=body, **attributes)
 
         with ThreadPoolExecutor(max_workers=4) as pool:
             list(pool.map(put, objects))

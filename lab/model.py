@@ -6,7 +6,10 @@ failover criteria, timeouts or the function is configured a second time.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
+
+from .bucket_policy import S3Request, decide
 
 
 @dataclass(frozen=True)
@@ -42,6 +45,7 @@ class RegionSpec:
     record_value: str  # the TXT value exactly as declared
     health_check: HealthCheckSpec | None
     probe: ProbeSpec | None = None  # declared only when health checks are on
+    policy: str | None = None  # the bucket policy JSON exactly as declared
 
 
 @dataclass(frozen=True)
@@ -132,7 +136,23 @@ class LabStack:
     distribution: DistributionSpec
     function: FunctionSpec | None
     outputs: dict[str, object] = field(default_factory=dict)  # the component's outputs
-    # Who the bucket policies let read objects: "oai" and/or "edge-role".
-    origin_readers: tuple[str, ...] = ("oai",)
+    # The principals the lab acts as ("oai", "edge-role") -> their declared ARNs; each
+    # bucket's declared policy decides what they may do (lab/bucket_policy.py).
+    principal_arns: dict[str, str] = field(default_factory=dict)
     # ARN patterns the edge role's IAM policy may s3:GetObject (empty: none).
     edge_role_objects: tuple[str, ...] = ()
+    # An address inside the health checkers' ranges the program was given
+    # (getIpRanges route53_healthchecks): the source the lab's checkers stand for.
+    health_checker_ip: str = ""
+
+    @property
+    def origin_readers(self) -> tuple[str, ...]:
+        """Which of the lab's principals ("oai", "edge-role") the declared bucket policies
+        let read objects: the origin-auth mode the stack was deployed in."""
+        readers = set()
+        for spec in self.regions.values():
+            policy = json.loads(spec.policy) if spec.policy else None
+            for name, arn in self.principal_arns.items():
+                if decide(policy, S3Request(arn, "s3:GetObject", spec.bucket, "any-object")):
+                    readers.add(name)
+        return tuple(sorted(readers))

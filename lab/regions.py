@@ -15,18 +15,17 @@ import subprocess
 import sys
 import threading
 import time
-from pathlib import Path
 from typing import Any
 
 import boto3
 from botocore.config import Config
 
 from .model import LabStack, RegionSpec
-from .s3_access import ADMIN, AccessRules, Credentials
+from .s3_access import ADMIN, ADMIN_ACCESS_KEY, AccessRules, Credentials
 from .s3_region import ACCESS_ENV
 
-LAUNCHER = Path(__file__).with_name("s3_region.py")
-ADMIN_KEY = Credentials(ADMIN, "lab", "lab")  # publishing, replication, inspection
+LAUNCHER = f"{__package__}.s3_region"  # run as a module: it imports the access check
+ADMIN_KEY = Credentials(ADMIN, ADMIN_ACCESS_KEY, "lab")  # publishing, replication, inspection
 START_TIMEOUT_S = 30.0
 # The emulator is on loopback: anything slower than this is an outage, not latency.
 ADMIN_CONFIG = Config(
@@ -49,30 +48,6 @@ def admin_client(region: str, port: int) -> Any:
         region_name=region,
     )
     return session.client("s3", endpoint_url=f"http://127.0.0.1:{port}", config=ADMIN_CONFIG)
-
-
-def probe_policy(bucket: str, probe_key: str) -> str:
-    """The bucket policy that lets the health checker read only the probe object.
-
-    On AWS the statement is limited to Route 53's checker ranges with
-    ``aws:SourceIp``; moto does not evaluate that condition, so here it names
-    loopback for the record and the effect is "anyone may read the probe".
-    """
-    return json.dumps(
-        {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Sid": "HealthCheckersReadProbe",
-                    "Effect": "Allow",
-                    "Principal": "*",
-                    "Action": "s3:GetObject",
-                    "Resource": f"arn:aws:s3:::{bucket}/{probe_key}",
-                    "Condition": {"IpAddress": {"aws:SourceIp": ["127.0.0.1/32"]}},
-                }
-            ],
-        }
-    )
 
 
 class RegionEmulator:
@@ -115,7 +90,7 @@ class RegionEmulator:
             if self.access is not None:
                 env[ACCESS_ENV] = self.access.to_json()
             process = subprocess.Popen(
-                [sys.executable, str(LAUNCHER), "--region", self.region],
+                [sys.executable, "-m", LAUNCHER, "--region", self.region],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.DEVNULL,
@@ -154,11 +129,11 @@ class RegionEmulator:
             kwargs["CreateBucketConfiguration"] = {"LocationConstraint": self.region}
         client.create_bucket(**kwargs)
         client.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+        # The declared bucket policy is not given to moto (which reads it partially):
+        # the process's access check decides with it (lab/s3_access.py).
         probe = self.spec.probe
         if probe is None:
             return
-        if self.spec.health_check is not None:
-            client.put_bucket_policy(Bucket=bucket, Policy=probe_policy(bucket, probe.key))
         client.put_object(
             Bucket=bucket, Key=probe.key, Body=probe.body.encode(), ContentType="text/plain"
         )
@@ -213,8 +188,8 @@ def access_rules(stack: LabStack, region: str, edge_role: Credentials | None) ->
     return AccessRules(
         region=region,
         bucket=spec.bucket,
-        probe_key=spec.probe.key if spec.probe is not None else None,
-        readers=stack.origin_readers,
+        policy=json.loads(spec.policy) if spec.policy else None,
+        principal_arns=dict(stack.principal_arns),
         edge_role_objects=stack.edge_role_objects,
         credentials=keys,
     )

@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode
 
 from asset_delivery.ops.objects import REPLICATED_HEADERS
 from botocore.exceptions import BotoCoreError, ClientError
@@ -79,8 +80,8 @@ class Replicator:
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
-        # (region, key, body or None for a delete, content type): the lab's content journal
-        self.on_write: Callable[[str, str, bytes | None, str], None] | None = None
+        # (region, key, body or None for a delete, put_object attributes): the lab's journal
+        self.on_write: Callable[[str, str, bytes | None, dict[str, Any]], None] | None = None
 
     def start(self) -> None:
         """Run the poller in a daemon thread until :meth:`stop`."""
@@ -230,7 +231,7 @@ class Replicator:
         try:
             destination = self._emulators[rule.destination_region].client()
             body: bytes | None = None
-            content_type = ""
+            attributes: dict[str, Any] = {}
             if job.delete_marker:
                 answer = destination.delete_object(Bucket=rule.destination_bucket, Key=job.key)
                 counter = "deletes"
@@ -240,13 +241,16 @@ class Replicator:
                     Bucket=rule.source_bucket, Key=job.key, VersionId=job.version_id
                 )
                 body = got["Body"].read()
-                content_type = got.get("ContentType") or "application/octet-stream"
+                tags = source.get_object_tagging(
+                    Bucket=rule.source_bucket, Key=job.key, VersionId=job.version_id
+                )["TagSet"]
+                attributes = replicated_attributes(got, tags)
                 answer = _put_replica(
                     destination,
                     rule.destination_bucket,
                     job.key,
                     body,
-                    got,
+                    attributes,
                     part_size=_part_size(source, rule.source_bucket, job, got),
                 )
                 counter = "copied"
@@ -265,7 +269,7 @@ class Replicator:
                 self._replicas[rule.destination_region].add(version_id)
             setattr(self._stats, counter, getattr(self._stats, counter) + 1)
         if self.on_write is not None:
-            self.on_write(rule.destination_region, job.key, body, content_type)
+            self.on_write(rule.destination_region, job.key, body, attributes)
         return "done"
 
 
@@ -278,12 +282,17 @@ def _part_size(source: Any, bucket: str, job: _Job, got: dict[str, Any]) -> int 
 
 
 def _put_replica(
-    client: Any, bucket: str, key: str, body: bytes, got: dict[str, Any], part_size: int | None
+    client: Any,
+    bucket: str,
+    key: str,
+    body: bytes,
+    attributes: dict[str, Any],
+    part_size: int | None,
 ) -> dict[str, Any]:
-    """Write the replica as S3 replication does: same headers, and the same ETag, which
-    for a multipart source means the same parts (the operator's command line compares
-    ETags to know an object has arrived)."""
-    extra = {name: got[name] for name in REPLICATED_HEADERS if got.get(name)}
+    """Write the replica as S3 replication does: same headers, metadata and tags, and the
+    same ETag, which for a multipart source means the same parts (the operator's command
+    line compares ETags to know an object has arrived)."""
+    extra = attributes
     if part_size is None:
         return client.put_object(Bucket=bucket, Key=key, Body=body, **extra)
     upload = client.create_multipart_upload(Bucket=bucket, Key=key, **extra)
@@ -303,6 +312,17 @@ def _put_replica(
         UploadId=upload["UploadId"],
         MultipartUpload={"Parts": parts},
     )
+
+
+def replicated_attributes(got: Mapping[str, Any], tags: list[dict[str, str]]) -> dict[str, Any]:
+    """``put_object`` arguments that give a replica what S3 replication copies: the
+    system headers, user metadata and the object's tags, not only its bytes."""
+    attributes = {name: got[name] for name in REPLICATED_HEADERS if got.get(name)}
+    attributes.setdefault("ContentType", "application/octet-stream")
+    attributes["Metadata"] = dict(got.get("Metadata") or {})
+    if tags:
+        attributes["Tagging"] = urlencode([(tag["Key"], tag["Value"]) for tag in tags])
+    return attributes
 
 
 def _list_versions(client: Any, bucket: str) -> list[tuple[str, str, bool]]:

@@ -9,16 +9,17 @@ uses, from the declared stack (``AccessRules``):
   function's), over the path and query as S3 computes them (decoded, then encoded
   again); a wrong signature, an unknown key, a missing or wrong session token, or a
   scope naming another region is refused as S3 refuses it;
-- the lab's admin key (publishing, replication, inspection) may do anything;
-- the edge function's role may ``s3:GetObject`` (GET/HEAD of one object) where the
-  bucket policy admits it and its IAM policy names the object;
-- CloudFront's origin access identity (the lab edge's marker signature) may
-  ``s3:GetObject`` where the bucket policy admits it;
-- anyone else (no ``Authorization``) may read only the region's health probe.
+- then the bucket policy the program declared decides (``lab/bucket_policy.py``), for
+  the lab's admin key (the bucket owner: publishing, replication, inspection), the
+  edge function's role and CloudFront's origin access identity (the lab edge's marker
+  signature) by their declared ARNs, and anonymous readers; the health checkers'
+  source address is the one they stand for (``x-lab-source-ip``), so the declared
+  ``aws:SourceIp`` grant lets them, and only them, read the probe;
+- the edge role also needs its own IAM policy to name the object.
 
 Everything else answers 403 AccessDenied: a listing (``GET /``), a write, a version
-read. Standard library and botocore only: ``lab/s3_region.py`` imports this file as
-a top-level module in the emulator process.
+read, an anonymous read of a data object. A missing key answers 403 too, not moto's
+404, to a reader the policy does not let list the bucket, as S3 does.
 """
 
 from __future__ import annotations
@@ -30,24 +31,14 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 from urllib.parse import unquote, unquote_to_bytes
 
+from .bucket_policy import ANONYMOUS, OWNER, SOURCE_IP_HEADER, S3Request, decide, s3_action
+
 OAI_ACCESS_KEY = "LABORIGINACCESSIDENTITY"
+ADMIN_ACCESS_KEY = "lab"  # the lab's own clients: the bucket owner
 ADMIN = "admin"
 EDGE_ROLE = "edge-role"
 OAI = "oai"
-ANONYMOUS = "anonymous"
-# Query parameters a plain GetObject may carry; any other makes it another action.
-_GET_OBJECT_PARAMS = frozenset(
-    {
-        "response-cache-control",
-        "response-content-disposition",
-        "response-content-encoding",
-        "response-content-language",
-        "response-content-type",
-        "response-expires",
-        "partNumber",
-        "x-id",
-    }
-)
+__all__ = ["ANONYMOUS"]  # re-exported: the principal of an unsigned request
 
 
 @dataclass(frozen=True)
@@ -66,8 +57,8 @@ class AccessRules:
 
     region: str
     bucket: str
-    probe_key: str | None
-    readers: tuple[str, ...]  # OAI and/or EDGE_ROLE: who the bucket policy admits
+    policy: dict[str, Any] | None  # the bucket policy as declared
+    principal_arns: dict[str, str]  # OAI / EDGE_ROLE -> the declared ARN
     edge_role_objects: tuple[str, ...]  # ARN patterns the role's IAM policy may GetObject
     credentials: tuple[Credentials, ...] = field(default_factory=tuple)
 
@@ -79,7 +70,6 @@ class AccessRules:
     def from_json(cls, text: str) -> AccessRules:
         """The inverse of :meth:`to_json`."""
         document = json.loads(text)
-        document["readers"] = tuple(document["readers"])
         document["edge_role_objects"] = tuple(document["edge_role_objects"])
         document["credentials"] = tuple(Credentials(**c) for c in document["credentials"])
         return cls(**document)
@@ -175,31 +165,40 @@ def object_key(rules: AccessRules, host: str, raw_path: str) -> str | None:
     return key or None
 
 
-def is_get_object(method: str, raw_query: str, key: str | None) -> bool:
-    """GET/HEAD of one object, without a sub-resource (``?acl``, ``?versionId``...)."""
-    names = {pair.partition("=")[0] for pair in raw_query.split("&") if pair}
-    return method in ("GET", "HEAD") and key is not None and names <= _GET_OBJECT_PARAMS
-
-
-def authorise(rules: AccessRules, principal: str, method: str, host: str, raw_uri: str) -> None:
-    """Raise :class:`Refused` unless ``principal`` may make this request."""
-    if principal == ADMIN:
-        return
+def request_of(
+    rules: AccessRules, principal: str, method: str, host: str, raw_uri: str, source_ip: str
+) -> S3Request:
+    """The request as the bucket policy sees it: the principal's ARN, action, key, context."""
     path, _, query = raw_uri.partition("?")
-    key = object_key(rules, host, path)
-    if is_get_object(method, query, key):
-        arn = f"arn:aws:s3:::{rules.bucket}/{key}"
-        if principal == ANONYMOUS and key == rules.probe_key:
-            return
-        if principal == OAI and OAI in rules.readers:
-            return
-        if (
-            principal == EDGE_ROLE
-            and EDGE_ROLE in rules.readers
-            and any(fnmatch.fnmatchcase(arn, pattern) for pattern in rules.edge_role_objects)
-        ):
-            return
-    raise Refused(403, "AccessDenied", f"{principal} may not {method} {raw_uri}")
+    key = object_key(rules, host, path) or ""
+    who = OWNER if principal == ADMIN else rules.principal_arns.get(principal, principal)
+    context = {"aws:SourceIp": source_ip, "aws:SecureTransport": "true"}
+    return S3Request(who, s3_action(method, key, query), rules.bucket, key, context)
+
+
+def authorise(
+    rules: AccessRules,
+    principal: str,
+    method: str,
+    host: str,
+    raw_uri: str,
+    source_ip: str = "127.0.0.1",
+) -> None:
+    """Raise :class:`Refused` unless ``principal`` may make this request."""
+    request = request_of(rules, principal, method, host, raw_uri, source_ip)
+    allowed = decide(rules.policy, request)
+    if allowed and principal == EDGE_ROLE:  # its own IAM policy must allow it too
+        allowed = request.action == "s3:GetObject" and any(
+            fnmatch.fnmatchcase(request.resource, pattern) for pattern in rules.edge_role_objects
+        )
+    if not allowed:
+        raise Refused(403, "AccessDenied", f"{principal} may not {method} {raw_uri}")
+
+
+def may_list(rules: AccessRules, principal: str, host: str, source_ip: str) -> bool:
+    """Whether the policy lets ``principal`` list the bucket (S3's 403-or-404 rule)."""
+    request = request_of(rules, principal, "GET", host, "/", source_ip)
+    return decide(rules.policy, request)
 
 
 def _error_body(refused: Refused) -> bytes:
@@ -228,18 +227,50 @@ class AccessCheck:
         for name in ("CONTENT_TYPE", "CONTENT_LENGTH"):
             if environ.get(name):
                 headers[name.replace("_", "-").lower()] = environ[name]
+        source_ip = headers.pop(SOURCE_IP_HEADER, "") or environ.get("REMOTE_ADDR", "")
         try:
             principal = (
                 verify_signature(self.rules, method, host, raw_uri, headers)
                 if "authorization" in headers
                 else ANONYMOUS
             )
-            authorise(self.rules, principal, method, host, raw_uri)
+            authorise(self.rules, principal, method, host, raw_uri, source_ip)
         except Refused as refused:
-            body = b"" if method == "HEAD" else _error_body(refused)
-            start_response(
-                f"{refused.status} {'Forbidden' if refused.status == 403 else 'Bad Request'}",
-                [("Content-Type", "application/xml"), ("Content-Length", str(len(body)))],
-            )
-            return [body]
-        return self.app(environ, start_response)
+            return _refuse(start_response, method, refused)
+        if principal != ADMIN and "authorization" not in headers:
+            # Allowed by the policy: moto itself refuses unsigned object reads.
+            environ["HTTP_AUTHORIZATION"] = f"AWS4-HMAC-SHA256 Credential={ADMIN_ACCESS_KEY}/-"
+        if principal == ADMIN or may_list(self.rules, principal, host, source_ip):
+            return self.app(environ, start_response)
+        return self._missing_key_is_denied(environ, start_response, method, raw_uri, principal)
+
+    def _missing_key_is_denied(
+        self,
+        environ: dict[str, Any],
+        start_response: Callable[..., Any],
+        method: str,
+        raw_uri: str,
+        principal: str,
+    ) -> Any:
+        """Without s3:ListBucket a missing key is 403 AccessDenied, never 404 (S3's rule)."""
+        captured: dict[str, Any] = {}
+
+        def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            captured["status"], captured["headers"] = status, headers
+            return lambda data: None
+
+        body = b"".join(self.app(environ, capture))
+        if captured["status"].startswith("404") and b"NoSuchBucket" not in body:
+            refused = Refused(403, "AccessDenied", f"{principal} may not list to learn {raw_uri}")
+            return _refuse(start_response, method, refused)
+        start_response(captured["status"], captured["headers"])
+        return [body]
+
+
+def _refuse(start_response: Callable[..., Any], method: str, refused: Refused) -> list[bytes]:
+    body = b"" if method == "HEAD" else _error_body(refused)
+    start_response(
+        f"{refused.status} {'Forbidden' if refused.status == 403 else 'Bad Request'}",
+        [("Content-Type", "application/xml"), ("Content-Length", str(len(body)))],
+    )
+    return [body]

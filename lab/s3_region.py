@@ -1,6 +1,6 @@
 """One region's S3 emulator: a moto server in its own process, on 127.0.0.1, port 0.
 
-Run by the lab as ``python lab/s3_region.py --region <r>``. It binds an ephemeral
+Run by the lab as ``python -m asset_delivery.lab.s3_region --region <r>``. It binds an ephemeral
 port, prints ``PORT <n>`` on stdout for the parent to read, and serves until killed.
 It also exits when its stdin reaches end of file, so an emulator never outlives a lab
 that died without cleaning up (the parent holds the other end of the pipe).
@@ -46,8 +46,7 @@ def main(argv: list[str] | None = None) -> None:
     app = DomainDispatcherApplication(create_backend_app)
     access = os.environ.get(ACCESS_ENV)
     if access:
-        # Run as a script: this directory is on sys.path, so s3_access imports top-level.
-        from s3_access import AccessCheck, AccessRules
+        from .s3_access import AccessCheck, AccessRules
 
         app = AccessCheck(app, AccessRules.from_json(access))
     server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=QuietHandler)

@@ -9,6 +9,7 @@ here restates a value the program declares.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import re
@@ -19,8 +20,15 @@ from typing import Any
 
 import pulumi
 from asset_delivery.edge_package import EDGE_CONFIG_NAME, zip_archive
-from asset_delivery.testing import RecordingMocks, Registration, read_stack_file, run_program
+from asset_delivery.testing import (
+    HEALTH_CHECKER_CIDRS,
+    RecordingMocks,
+    Registration,
+    read_stack_file,
+    run_program,
+)
 
+from .bucket_policy import unsupported
 from .model import (
     DistributionSpec,
     FunctionSpec,
@@ -33,6 +41,7 @@ from .model import (
     ReplicationRule,
     RoutingSpec,
 )
+from .s3_access import EDGE_ROLE, OAI
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 
@@ -45,9 +54,10 @@ T_ZONE = "aws:route53/zone:Zone"
 T_FUNCTION = "aws:lambda/function:Function"
 T_DISTRIBUTION = "aws:cloudfront/distribution:Distribution"
 T_COMPONENT = "asset-delivery:index:MultiRegionAssetDelivery"
-T_BUCKET_POLICY = "aws:s3/bucketPolicy:BucketPolicy"
+T_POLICY = "aws:s3/bucketPolicy:BucketPolicy"
 T_ROLE = "aws:iam/role:Role"
 T_ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
+T_OAI = "aws:cloudfront/originAccessIdentity:OriginAccessIdentity"
 
 _RECORD_VALUE = re.compile(r"^v=1 region=(?P<region>[a-z0-9-]+) weight=(?P<weight>\d+)$")
 
@@ -161,6 +171,11 @@ def stack_from_registrations(
         )
         for r in mocks.of_type(T_OBJECT)
     }
+    policies = {  # the data buckets' (log buckets have their own)
+        bucket_region_by_id[r.inputs["bucket"]]: _policy(r)
+        for r in mocks.of_type(T_POLICY)
+        if r.inputs["bucket"] in bucket_region_by_id
+    }
     # The routing table: TXT records (not, say, custom domains' alias or validation records).
     records = [r for r in mocks.of_type(T_RECORD) if r.inputs.get("type") == "TXT"]
     if not records:
@@ -194,6 +209,7 @@ def stack_from_registrations(
             record_value=value,
             health_check=check,
             probe=probes.get(region),
+            policy=policies.get(region),
         )
     # The baked topology keeps the configured order of the regions.
     regions = {region: regions[region] for region in edge_config["regions"] if region in regions}
@@ -232,7 +248,7 @@ def stack_from_registrations(
             )
 
     distribution = _distribution(_only(mocks, T_DISTRIBUTION))
-    readers, edge_role_objects = _origin_access(mocks, function_reg.inputs["role"])
+    principal_arns, edge_role_objects = _origin_access(mocks, function_reg.inputs["role"])
     return LabStack(
         stack=stack,
         primary_region=edge_config["primary_region"],
@@ -242,29 +258,21 @@ def stack_from_registrations(
         replication=tuple(rules),
         distribution=distribution,
         function=function,
-        origin_readers=readers,
+        principal_arns=principal_arns,
         edge_role_objects=edge_role_objects,
         outputs=dict(mocks.outputs),
+        health_checker_ip=str(next(ipaddress.ip_network(HEALTH_CHECKER_CIDRS[0]).hosts())),
     )
 
 
-def _origin_access(
-    mocks: RecordingMocks, edge_role_arn: str
-) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """Who the bucket policies let read objects ("oai", "edge-role"), and which object
-    ARNs the edge role's own IAM policies allow it to ``s3:GetObject``."""
-    readers: set[str] = set()
-    for policy in mocks.of_type(T_BUCKET_POLICY):
-        for statement in json.loads(policy.inputs["policy"])["Statement"]:
-            principal = statement.get("Principal")
-            if statement["Effect"] != "Allow" or not isinstance(principal, dict):
-                continue
-            arns = principal.get("AWS")
-            for arn in [arns] if isinstance(arns, str) else arns or []:
-                if arn == edge_role_arn:
-                    readers.add("edge-role")
-                elif "CloudFront Origin Access Identity" in arn:
-                    readers.add("oai")
+def _origin_access(mocks: _Scope, edge_role_arn: str) -> tuple[dict[str, str], tuple[str, ...]]:
+    """The ARNs of the principals the lab acts as ("oai" when the stack declares an origin
+    access identity, "edge-role"), and which object ARNs the edge role's own IAM policies
+    allow it to ``s3:GetObject``. Whether a bucket admits them is its declared policy's
+    call (``lab/bucket_policy.py``)."""
+    arns = {EDGE_ROLE: edge_role_arn}
+    for oai in mocks.of_type(T_OAI):
+        arns[OAI] = oai.state["iamArn"]
     role_ids = {r.id for r in mocks.of_type(T_ROLE) if r.state.get("arn") == edge_role_arn}
     objects: list[str] = []
     for role_policy in mocks.of_type(T_ROLE_POLICY):
@@ -276,7 +284,18 @@ def _origin_access(
             if statement["Effect"] == "Allow" and "s3:GetObject" in actions:
                 resources = statement["Resource"]
                 objects += [resources] if isinstance(resources, str) else resources
-    return tuple(sorted(readers)), tuple(sorted(objects))
+    return arns, tuple(sorted(objects))
+
+
+def _policy(reg: Registration) -> str:
+    """A declared bucket policy, refused when the lab could not enforce it faithfully."""
+    text = reg.inputs["policy"]
+    problems = unsupported(json.loads(text))
+    if problems:
+        raise StackError(
+            f"bucket policy {reg.name}: the lab cannot enforce it: " + "; ".join(problems)
+        )
+    return str(text)
 
 
 def _distribution(reg: Registration) -> DistributionSpec:

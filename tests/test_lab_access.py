@@ -5,11 +5,13 @@ stack, so a lab in ``sigv4`` mode refuses what S3 would refuse."""
 from __future__ import annotations
 
 import http.client
+import json
 import time
 import urllib.error
 import urllib.request
 
 import pytest
+from asset_delivery.buckets import bucket_policy_document
 from asset_delivery.edge_handler import sigv4
 from asset_delivery.lab.lab import Lab
 from asset_delivery.lab.s3_access import (
@@ -24,6 +26,7 @@ from asset_delivery.lab.s3_access import (
     verify_signature,
 )
 from asset_delivery.lab.stack import declared_stack
+from asset_delivery.testing import HEALTH_CHECKER_CIDRS
 from botocore.auth import S3SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials as BotoCredentials
@@ -32,14 +35,22 @@ BUCKET = "assets-euw1"
 HOST = f"{BUCKET}.s3.eu-west-1.amazonaws.com"
 ROLE = Credentials(EDGE_ROLE, "ASIAROLEKEY", "role-secret", "role-token")
 ADMIN_KEY = Credentials(ADMIN, "lab", "lab")
+ROLE_ARN = "arn:aws:iam::123456789012:role/assets-edge"
+OAI_ARN = "arn:aws:iam::cloudfront:user/CloudFront Origin Access Identity E2EXAMPLE"
 RULES = AccessRules(
     region="eu-west-1",
     bucket=BUCKET,
-    probe_key="_health/eu-west-1",
-    readers=(EDGE_ROLE,),
+    # The policy the component declares in sigv4 mode: the role reads, the checkers probe.
+    policy=json.loads(
+        bucket_policy_document(
+            f"arn:aws:s3:::{BUCKET}", [ROLE_ARN], HEALTH_CHECKER_CIDRS, "_health/eu-west-1"
+        )
+    ),
+    principal_arns={EDGE_ROLE: ROLE_ARN, OAI: OAI_ARN},
     edge_role_objects=(f"arn:aws:s3:::{BUCKET}/*",),
     credentials=(ADMIN_KEY, ROLE),
 )
+CHECKER_IP = "15.177.0.1"  # inside the Route 53 health checkers' ranges
 
 
 def signed_by_function(uri: str, query: str = "", secret: str = ROLE.secret) -> dict:
@@ -136,6 +147,7 @@ def test_a_wrong_secret_is_refused() -> None:
         (ANONYMOUS, "GET", "/a.txt", False),
         (ANONYMOUS, "GET", "/_health/eu-west-1", True),  # the health checkers' grant
         (ANONYMOUS, "GET", "/_health/us-east-1", False),
+        (ANONYMOUS, "GET", "/", False),
         (ADMIN, "PUT", "/a.txt", True),
     ],
 )
@@ -143,10 +155,15 @@ def test_principals_may_do_exactly_what_the_stack_declares(
     principal: str, method: str, raw_uri: str, allowed: bool
 ) -> None:
     if allowed:
-        authorise(RULES, principal, method, HOST, raw_uri)
+        authorise(RULES, principal, method, HOST, raw_uri, CHECKER_IP)
     else:
         with pytest.raises(Refused, match="may not"):
-            authorise(RULES, principal, method, HOST, raw_uri)
+            authorise(RULES, principal, method, HOST, raw_uri, CHECKER_IP)
+
+
+def test_only_the_health_checkers_ranges_read_the_probe() -> None:
+    with pytest.raises(Refused):
+        authorise(RULES, ANONYMOUS, "GET", HOST, "/_health/eu-west-1", "127.0.0.1")
 
 
 def test_the_role_is_refused_keys_its_iam_policy_does_not_name() -> None:

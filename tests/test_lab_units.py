@@ -17,14 +17,14 @@ from asset_delivery.lab.clock import LabClock
 from asset_delivery.lab.cloudfront_rules import origin_request_violations
 from asset_delivery.lab.containers import FunctionError, Invocation
 from asset_delivery.lab.dns import DnsServer, RoutingZone
-from asset_delivery.lab.edge import Edge, WeightedOriginResolver
+from asset_delivery.lab.edge import OAI_AUTHORIZATION, Edge, WeightedOriginResolver
 from asset_delivery.lab.events import (
     origin_request_event,
     origin_response_event,
     parse_bucket_domain,
 )
 from asset_delivery.lab.health import HealthChecker, ThresholdTracker, probe
-from asset_delivery.lab.regions import RegionEmulator
+from asset_delivery.lab.regions import RegionEmulator, make_emulators
 from asset_delivery.lab.replication import Replicator
 from asset_delivery.lab.stack import declared_stack
 from asset_delivery.lab.targets import target_failures
@@ -323,7 +323,7 @@ def test_targets() -> None:
 @pytest.fixture(scope="module")
 def regions() -> Iterator[dict[str, RegionEmulator]]:
     stack = TWO_REGIONS
-    emulators = {r: RegionEmulator(s) for r, s in stack.regions.items()}
+    emulators = make_emulators(stack)
     threads = [threading.Thread(target=e.start) for e in emulators.values()]
     for thread in threads:
         thread.start()
@@ -336,12 +336,14 @@ def regions() -> Iterator[dict[str, RegionEmulator]]:
             emulator.kill()
 
 
-def _get(port: int, host: str, path: str, signed: bool = True) -> tuple[int, bytes]:
+def _get(
+    port: int, host: str, path: str, signed: bool = True, method: str = "GET", **headers: str
+) -> tuple[int, bytes]:
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-    headers = {"Host": host}
-    if signed:
-        headers["Authorization"] = "AWS4-HMAC-SHA256 Credential=OAI/x"
-    connection.request("GET", path, headers=headers)
+    headers = {"Host": host, **headers}
+    if signed:  # as the edge signs for the declared origin access identity
+        headers["Authorization"] = OAI_AUTHORIZATION.format(region="us-east-1")
+    connection.request(method, path, headers=headers)
     response = connection.getresponse()
     body = response.read()
     connection.close()
@@ -352,13 +354,69 @@ def test_emulator_routes_by_host_like_s3(regions) -> None:
     use1, euw1 = regions["us-east-1"], regions["eu-west-1"]
     use1.client().put_object(Bucket=use1.spec.bucket, Key="a.txt", Body=b"A")
     assert _get(use1.port, use1.spec.domain, "/a.txt") == (200, b"A")
-    assert _get(use1.port, use1.spec.domain, "/a.txt", signed=False)[0] == 403  # private
     status, body = _get(euw1.port, use1.spec.domain, "/a.txt")  # wrong region's endpoint
     assert status == 404 and b"NoSuchBucket" in body
-    status, body = _get(use1.port, use1.spec.domain, "/missing.txt")
-    assert status == 404 and b"NoSuchKey" in body  # the edge maps this to 403 (no ListBucket)
+
+
+def test_emulator_enforces_the_declared_bucket_policy(regions) -> None:
+    use1 = regions["us-east-1"]
+    use1.client().put_object(Bucket=use1.spec.bucket, Key="b.txt", Body=b"B")
+    domain = use1.spec.domain
+    # The origin identity may read objects, nothing else: no listing, and a missing key
+    # is 403 (not 404) because it may not list the bucket.
+    assert _get(use1.port, domain, "/b.txt") == (200, b"B")
+    status, body = _get(use1.port, domain, "/")
+    assert status == 403 and b"AccessDenied" in body and b"ListBucketResult" not in body
+    assert _get(use1.port, domain, "/missing.txt")[0] == 403
+    assert _get(use1.port, domain, "/missing.txt", method="HEAD")[0] == 403
+    # Anonymous readers: no data object, no listing, not even the probe from elsewhere.
+    assert _get(use1.port, domain, "/b.txt", signed=False)[0] == 403
+    assert _get(use1.port, domain, "/", signed=False)[0] == 403
     check = use1.spec.health_check
-    assert probe(use1.port, check)  # the probe policy lets the checker read anonymously
+    assert not probe(use1.port, check)
+    # The health checkers (their declared address ranges) read the probe and only it.
+    checker = TWO_REGIONS.health_checker_ip
+    assert probe(use1.port, check, source_ip=checker)
+    assert _get(use1.port, domain, "/b.txt", signed=False, **{"x-lab-source-ip": checker})[0] == 403
+    # An access key nobody issued is refused.
+    nobody = (
+        "AWS4-HMAC-SHA256 Credential=NOBODY/20260101/us-east-1/s3/aws4_request, "
+        "SignedHeaders=host;x-amz-date, Signature=00"
+    )
+    status, body = _get(use1.port, domain, "/b.txt", signed=False, Authorization=nobody)
+    assert status == 403 and b"InvalidAccessKeyId" in body
+
+
+def test_replication_copies_headers_metadata_and_tags(regions) -> None:
+    use1, euw1 = regions["us-east-1"], regions["eu-west-1"]
+    replicator = Replicator(TWO_REGIONS.replication, regions, LabClock(1.0))
+    replicator.poll_once(scan=True)
+    use1.client().put_object(
+        Bucket=use1.spec.bucket,
+        Key="styled.css",
+        Body=b"body{}",
+        ContentType="text/css",
+        CacheControl="public, max-age=31536000, immutable",
+        ContentEncoding="gzip",
+        Metadata={"build": "42"},
+        Tagging="team=web&tier=static",
+    )
+
+    def replica() -> dict | None:
+        replicator.poll_once(scan=True)
+        try:
+            return euw1.client().head_object(Bucket=euw1.spec.bucket, Key="styled.css")
+        except Exception:
+            return None
+
+    wait_until(lambda: replica() is not None)
+    copy = replica()
+    assert copy["ContentType"] == "text/css"
+    assert copy["CacheControl"] == "public, max-age=31536000, immutable"
+    assert copy["ContentEncoding"] == "gzip"
+    assert copy["Metadata"] == {"build": "42"}
+    tags = euw1.client().get_object_tagging(Bucket=euw1.spec.bucket, Key="styled.css")["TagSet"]
+    assert {t["Key"]: t["Value"] for t in tags} == {"team": "web", "tier": "static"}
 
 
 def test_replicator_copies_after_the_lag_and_catches_up_after_an_outage(regions) -> None:
