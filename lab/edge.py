@@ -177,7 +177,7 @@ class Edge:
         self._locate = locate
         self._clock = clock
         self._pool = pool
-        self._cache_enabled = cache
+        self.cache_enabled = cache
         self._weighted = weighted_origin
         self._region_header = region_header.lower()
         self._cache: dict[str, tuple[ViewerResponse, float]] = {}
@@ -257,7 +257,7 @@ class Edge:
     def _cached_or_fetch(
         self, record: EdgeRecord, method: str, uri: str, query: str, client_ip: str
     ) -> ViewerResponse:
-        if self._cache_enabled and method in ("GET", "HEAD"):
+        if self.cache_enabled and method in ("GET", "HEAD"):
             with self._lock:
                 hit = self._cache.get(uri)
             if hit is not None and hit[1] > self._clock.now():
@@ -269,7 +269,7 @@ class Edge:
                 body = b"" if method == "HEAD" else cached.body
                 return ViewerResponse(cached.status, cached.reason, list(cached.headers), body)
         response = self._fetch(record, method, uri, query, client_ip)
-        if self._cache_enabled and method in ("GET", "HEAD") and not record.error:
+        if self.cache_enabled and method in ("GET", "HEAD") and not record.error:
             ttl = (
                 DEFAULT_TTL_S
                 if response.status < 400

@@ -4,26 +4,16 @@ anything starts; any project and stack can be chosen; several components need a 
 from __future__ import annotations
 
 import socket
+import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 import pytest
 from asset_delivery.lab.__main__ import main
 from asset_delivery.lab.stack import StackError, load_stack
+from consumer_project import write_consumer_project
 
 ROOT = Path(__file__).resolve().parents[1]
-
-TWO_COMPONENTS = textwrap.dedent(
-    """
-    import pulumi
-    from asset_delivery import MultiRegionAssetDelivery
-
-    config = pulumi.Config()
-    for name in ("media", "docs"):
-        MultiRegionAssetDelivery(name, {"regions": config.require_object(name)})
-    """
-)
 
 
 def one_line_error(capsys: pytest.CaptureFixture[str], argv: list[str]) -> str:
@@ -40,24 +30,7 @@ def one_line_error(capsys: pytest.CaptureFixture[str], argv: list[str]) -> str:
 
 
 def consumer(tmp_path: Path) -> Path:
-    """A consumer project: its own program, project name and stack file, two components."""
-    (tmp_path / "Pulumi.yaml").write_text("name: shop\nruntime: python\n")
-    (tmp_path / "__main__.py").write_text(TWO_COMPONENTS)
-    (tmp_path / "Pulumi.staging.yaml").write_text(
-        textwrap.dedent(
-            """
-            config:
-              shop:media:
-                - {region: us-west-2, weight: 40}
-                - {region: eu-central-1, weight: 30}
-                - {region: ap-northeast-1, weight: 30}
-              shop:docs:
-                - {region: eu-west-1, weight: 50}
-                - {region: us-east-1, weight: 50}
-            """
-        )
-    )
-    return tmp_path
+    return write_consumer_project(tmp_path)
 
 
 def test_unknown_stack(capsys: pytest.CaptureFixture[str]) -> None:
@@ -154,3 +127,20 @@ def test_component_picks_its_own_resources(tmp_path: Path) -> None:
     assert media.routing.record_name != docs.routing.record_name
     assert media.function is not None and docs.function is not None
     assert media.function.qualified_arn != docs.function.qualified_arn
+
+
+@pytest.mark.parametrize(
+    ("module", "where"), [("lab", "repository"), ("asset_delivery.lab", "elsewhere")]
+)
+def test_both_entry_points_run(module: str, where: str, tmp_path: Path) -> None:
+    """``python -m lab`` from the repository, ``python -m asset_delivery.lab`` anywhere."""
+    result = subprocess.run(
+        [sys.executable, "-m", module, "drill", "earthquake"],
+        cwd=ROOT if where == "repository" else tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.startswith(f"python -m {module}: error: unknown scenario 'earthquake'")
+    assert len(result.stderr.strip().splitlines()) == 1
