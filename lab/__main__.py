@@ -21,7 +21,7 @@ from .clock import DEFAULT_TIME_SCALE
 from .containers import DEFAULT_CONTAINERS
 
 # Modules of the ``lab`` extra, checked before anything starts; matplotlib only for plots.
-LAB_MODULES = ("boto3", "botocore", "moto", "werkzeug", "yaml")
+LAB_MODULES = ("boto3", "botocore", "dnslib", "moto", "werkzeug", "yaml")
 PLOT_MODULES = ("matplotlib",)
 EXTRA_HINT = 'pip install "asset-delivery[lab]"'
 PROG = f"python -m {__package__ or 'lab'}"
