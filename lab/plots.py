@@ -207,6 +207,24 @@ def _shade(axis: Any, report: dict[str, Any], *, top_band: bool = False) -> None
         )
 
 
+def _mark_shift(axis: Any, report: dict[str, Any]) -> None:
+    """Where the shift ends: the last new first attempt at the faulty region."""
+    start, shift = report.get("fault_time_s"), report.get("shift_s")
+    if start is None or shift is None:
+        return
+    axis.axvline(start + shift, color="#333333", linewidth=1.2, linestyle="-.", zorder=3)
+    axis.text(
+        start + shift,
+        0.95,
+        f" last new request to {report['fault_region']}: shift {shift:.0f} s",
+        transform=axis.get_xaxis_transform(),
+        va="top",
+        ha="left",
+        fontsize=8,
+        bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.85, "pad": 1},
+    )
+
+
 def _phase_names(axis: Any, report: dict[str, Any], end: float) -> None:
     """Each phase's name above the top panel, centred on the phase; the fault in amber."""
     window = _fault_window(report)
@@ -330,9 +348,10 @@ def plot_drill(report: dict[str, Any], outcome: DrillOutcome, path: Path, stack:
     if points:
         failovers.vlines([x for x, _ in points], 0, [v for _, v in points], color="#333333", lw=0.8)
         failovers.plot([x for x, _ in points], [v for _, v in points], "v", color="#333333")
-    failovers.set_ylim(bottom=0, top=max([v for _, v in points], default=1.0) * 1.25)
+    failovers.set_ylim(bottom=0, top=max([v for _, v in points], default=1.0) * 1.5)
     failovers.set_ylabel("failovers\nper lab s")
     _shade(failovers, report)
+    _mark_shift(failovers, report)
     latency.plot(centres, series.p50, color="#333333", label="p50")
     latency.plot(centres, series.p99, color=ERROR_COLOUR, linestyle="--", label="p99")
     latency.set_ylabel("latency (real ms)")
