@@ -1319,3 +1319,30 @@ def test_program_reads_the_production_options_from_stack_config() -> None:
     assert dist.inputs["defaultRootObject"] == "index.html"
     assert len(dist.inputs["defaultCacheBehavior"]["lambdaFunctionAssociations"]) == 1
     assert dist.inputs["tags"]["team"] == "media"
+
+
+def test_zone_topic_and_web_acl_may_come_from_other_resources() -> None:
+    acl = (
+        "arn:aws:wafv2:us-east-1:123456789012:global/webacl/edge/"
+        "01234567-89ab-cdef-0123-456789abcdef"
+    )
+    topic = "arn:aws:sns:us-east-1:123456789012:oncall"
+
+    def body() -> None:
+        MultiRegionAssetDelivery(
+            "media",
+            {
+                "regions": THREE[:2],
+                "domain_names": ["assets.example.com"],
+                "domain_zone_id": pulumi.Output.from_input(DOMAIN_ZONE),
+                "alarms": True,
+                "alarm_topic_arn": pulumi.Output.from_input(topic),
+                "web_acl_arn": pulumi.Output.from_input(acl),
+            },
+        )
+
+    mocks = run_with_mocks(body, {})
+    assert {r.inputs["zoneId"] for r in alias_records(mocks)} == {DOMAIN_ZONE}
+    assert {a.inputs["alarmActions"][0] for a in mocks.of_type(T["alarm"])} == {topic}
+    (dist,) = mocks.of_type(T["distribution"])
+    assert dist.inputs["webAclId"] == acl
