@@ -420,6 +420,14 @@ def test_exactly_eight_regions_are_allowed() -> None:
         parse_config({"regions": [*regions, {"region": "eu-west-3", "weight": 10}]})
 
 
+def test_weight_1_is_traffic() -> None:
+    # The smallest share a region can carry: not a drain, for either rule.
+    light = [{"region": "us-east-1", "weight": 1}, {"region": "eu-west-1", "weight": 1}]
+    assert parse_config({"regions": light}).weights == {"us-east-1": 1, "eu-west-1": 1}
+    config = parse_config({"regions": [TWO[0], light[1]], "rehearseOutage": ["us-east-1"]})
+    assert config.rehearse_outage == ("us-east-1",)
+
+
 def test_rehearse_outage_must_leave_a_region_that_carries_traffic() -> None:
     # A healthy region with weight 0 carries nothing: rehearsing every region with
     # weight above 0 would take the whole service down, not rehearse a failover.
@@ -436,6 +444,7 @@ def test_rehearse_outage_must_leave_a_region_that_carries_traffic() -> None:
     ("value", "expected"),
     [
         ("Routing.Example.com.", "routing.example.com"),
+        ("example.com", "example.com"),
         ("a" * 63 + ".example.com", "a" * 63 + ".example.com"),
         ("x-1.example.com", "x-1.example.com"),
     ],

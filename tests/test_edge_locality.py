@@ -237,3 +237,15 @@ def test_a_bad_locality_section_is_refused_with_the_reason(
     path.write_text(json.dumps(document))
     with pytest.raises(ConfigError, match=message.replace("[", r"\[").replace("(", r"\(")):
         load_config(str(path))
+
+
+def test_nearness_never_underflows_a_live_region_into_a_drained_one() -> None:
+    # An execution region far from every bucket, with a small tau: exp(-rtt / tau)
+    # alone would round to 0.0 (weight 0, "drained") for every region. Relative to the
+    # nearest region, the nearest keeps factor 1.0 and the others stay above 0.
+    factors = routing.locality_factors({"us-east-1": 900.0, "eu-west-1": 950.0}, 1.0)
+    assert factors["us-east-1"] == 1.0
+    assert 0.0 < factors["eu-west-1"] < 1e-20
+    weights = routing.locality_weights({"us-east-1": 5, "eu-west-1": 5}, factors)
+    assert all(weight > 0 for weight in weights.values())
+    assert routing.rank_regions(weights, "/far")[0] == "us-east-1"

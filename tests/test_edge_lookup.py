@@ -10,6 +10,7 @@ from __future__ import annotations
 import _socket
 import contextlib
 import copy
+import errno
 import json
 import socket
 import socketserver
@@ -247,10 +248,11 @@ def test_ttl_expiry_triggers_exactly_one_new_query(server, tmp_path: Path, logs)
     assert zone.queries == 2
 
 
-def test_the_lowest_record_ttl_counts(server, tmp_path: Path) -> None:
+@pytest.mark.parametrize("ttls", [[40, 12], [12, 40]], ids=["lowest-last", "lowest-first"])
+def test_the_lowest_record_ttl_counts(server, tmp_path: Path, ttls: list[int]) -> None:
     zone, port = server
     zone.set_table({"us-east-1": 1, "eu-west-1": 1})
-    zone.ttls = [40, 12]
+    zone.ttls = ttls
     container = Container(tmp_path, [f"127.0.0.1:{port}"])
     container.route(10)
     container.clock.now += 11.9
@@ -626,6 +628,17 @@ def test_a_tcp_retry_that_never_answers_ends_at_the_budget(
     assert elapsed < 5.0  # the silent TCP server would have held it 10 s
 
 
+def test_a_truncated_answer_is_retried_over_tcp_with_under_a_second_left(server) -> None:
+    # A short budget is normal (timeout_ms is often a few hundred ms): the TCP retry
+    # gets whatever is left of it.
+    zone, port = server
+    zone.set_table({"us-east-1": 3})
+    zone.mode = "truncate"
+    values, _ = DnsTxtResolver()(RECORD, [("127.0.0.1", port)], 0.9)
+    assert values == ["v=1 region=us-east-1 weight=3"]
+    assert (zone.udp_queries, zone.tcp_queries) == (1, 1)
+
+
 def test_a_name_server_that_does_not_resolve_is_skipped_for_the_next(
     server, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -640,6 +653,26 @@ def test_a_name_server_that_does_not_resolve_is_skipped_for_the_next(
 
     monkeypatch.setattr(_socket, "getaddrinfo", getaddrinfo)
     values, _ = DnsTxtResolver()(RECORD, [("ns-gone.example.net", 53), ("127.0.0.1", port)], 2.0)
+    assert values == ["v=1 region=eu-west-1 weight=4"]
+
+
+def test_a_name_server_the_network_cannot_reach_is_skipped_for_the_next(
+    server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Sending can fail at once (no route to an IPv6 server from an IPv4-only edge):
+    # that server is done, the next one is still asked.
+    zone, port = server
+    zone.set_table({"eu-west-1": 4})
+    real_socket = _socket.socket
+
+    class Unreachable(real_socket):
+        def connect(self, address):
+            if address[1] == 53:
+                raise OSError(errno.ENETUNREACH, "Network is unreachable")
+            return super().connect(address)
+
+    monkeypatch.setattr(_socket, "socket", Unreachable)
+    values, _ = DnsTxtResolver()(RECORD, [("127.0.0.1", 53), ("127.0.0.1", port)], 2.0)
     assert values == ["v=1 region=eu-west-1 weight=4"]
 
 
