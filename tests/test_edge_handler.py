@@ -728,6 +728,51 @@ def test_consecutive_failures_back_off_to_max_ttl_and_a_good_answer_resets(
     assert resolver.calls == calls + 1  # back to min_ttl_s after a success
 
 
+def test_a_failed_lookup_logs_what_an_operator_needs(tmp_path: Path, logs) -> None:
+    cache, resolver, clock = make_cache(tmp_path)
+    resolver.error = TimeoutError("no answer within 500 ms")
+    cache.table()
+    clock.now += 5
+    resolver.error = LookupError("SERVFAIL from every name server")
+    cache.table()
+    # a different failure is a different line, not suppressed as a repeat of the first
+    assert logs.entries() == [
+        {
+            "level": "warning",
+            "anomaly": "lookup_failed",
+            "record": "_routes.assets.example.com",
+            "error": "TimeoutError: no answer within 500 ms",
+            "fallback": "equal_weights",
+            "table": {"us-east-1": 1, "eu-west-1": 1},
+            "retry_in_s": 5,
+        },
+        {
+            "level": "warning",
+            "anomaly": "lookup_failed",
+            "record": "_routes.assets.example.com",
+            "error": "LookupError: SERVFAIL from every name server",
+            "fallback": "equal_weights",
+            "table": {"us-east-1": 1, "eu-west-1": 1},
+            "retry_in_s": 10,
+        },
+    ]
+
+
+def test_an_ignored_value_is_logged_with_the_record_and_the_reason(tmp_path: Path, logs) -> None:
+    cache, resolver, _clock = make_cache(tmp_path)
+    resolver.values = ["v=1 region=us-east-1 weight=5", "v=1 region=eu-west-1 weight=500"]
+    cache.table()
+    assert logs.entries() == [
+        {
+            "level": "warning",
+            "anomaly": "ignored_record",
+            "record": "_routes.assets.example.com",
+            "value": "v=1 region=eu-west-1 weight=500",
+            "reason": "weight '500' is not an integer in 0-255",
+        }
+    ]
+
+
 def test_failed_lookup_keeps_the_last_good_table(tmp_path: Path, logs) -> None:
     cache, resolver, clock = make_cache(tmp_path)
     resolver.set_table({"us-east-1": 0, "eu-west-1": 7}, ttl=10)

@@ -702,3 +702,17 @@ def test_resolving_a_name_server_gets_only_that_servers_share_of_the_budget(
         released.set()
     assert values == ["v=1 region=eu-west-1 weight=4"]
     assert elapsed < 5.0  # the hung resolver would have held it 10 s
+
+
+def test_a_cache_built_without_a_resolver_asks_the_name_servers_itself(
+    server, tmp_path: Path
+) -> None:
+    # As in Lambda: build_router() passes no resolver, the DNS one is made on first use.
+    zone, port = server
+    zone.set_table({"us-east-1": 0, "eu-west-1": 6})
+    container = Container(tmp_path, [f"127.0.0.1:{port}"])
+    config = load_config(str(tmp_path / "edge_config.json"))
+    cache = RoutingTableCache(config, clock=container.clock)
+    assert cache.table() == {"us-east-1": 0, "eu-west-1": 6}
+    assert cache.table() == {"us-east-1": 0, "eu-west-1": 6}
+    assert zone.queries == 1
