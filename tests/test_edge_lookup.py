@@ -674,6 +674,49 @@ def test_a_name_server_the_network_cannot_reach_is_skipped_for_the_next(
     monkeypatch.setattr(_socket, "socket", Unreachable)
     values, _ = DnsTxtResolver()(RECORD, [("127.0.0.1", 53), ("127.0.0.1", port)], 2.0)
     assert values == ["v=1 region=eu-west-1 weight=4"]
+    with pytest.raises(LookupFailed, match=r"127\.0\.0\.1:53: .*Network is unreachable"):
+        DnsTxtResolver()(RECORD, [("127.0.0.1", 53)], 0.5)
+
+
+def test_a_late_answer_from_an_earlier_server_still_counts(
+    server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The first server answers after its share of the budget; the second cannot be
+    # asked at all: the first one's answer, inside the budget, is the answer.
+    zone, port = server
+    zone.set_table({"us-east-1": 6})
+    answer_now = zone.reply
+    late = threading.Event()
+
+    def answer_late(data: bytes, over_tcp: bool):
+        late.wait(1.4)  # a slow server: past its 1 s share, inside the 2 s budget
+        return answer_now(data, over_tcp)
+
+    def getaddrinfo(host, *args):
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+    monkeypatch.setattr(zone, "reply", answer_late)
+    monkeypatch.setattr(_socket, "getaddrinfo", getaddrinfo)
+    servers = [("127.0.0.1", port), ("ns-gone.example.net", 53)]
+    values, _ = DnsTxtResolver()(RECORD, servers, 2.0)
+    assert values == ["v=1 region=us-east-1 weight=6"]
+
+
+def test_other_records_in_the_answer_do_not_hide_the_txt_ones(server) -> None:
+    # Answers may carry other records (an A record, a CNAME) before ours; and a value
+    # that is not UTF-8 is one bad value, not a failed lookup.
+    zone, port = server
+
+    def craft(request: DNSRecord, good: bytes) -> list[bytes]:
+        reply = request.reply()
+        reply.add_answer(RR(RECORD, QTYPE.A, ttl=30, rdata=A("192.0.2.1")))
+        reply.add_answer(RR(RECORD, QTYPE.TXT, ttl=30, rdata=TXT(b"v=1 region=\xff weight=1")))
+        reply.add_answer(RR(RECORD, QTYPE.TXT, ttl=30, rdata=TXT("v=1 region=us-east-1 weight=2")))
+        return [reply.pack()]
+
+    zone.mode, zone.craft = "craft", craft
+    values, _ = DnsTxtResolver()(RECORD, [("127.0.0.1", port)], 2.0)
+    assert values == ["v=1 region=\ufffd weight=1", "v=1 region=us-east-1 weight=2"]
 
 
 def test_resolving_a_name_server_gets_only_that_servers_share_of_the_budget(
