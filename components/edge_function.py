@@ -15,7 +15,14 @@ import pulumi
 import pulumi_aws as aws
 
 from .edge_config import render_edge_config
-from .edge_package import EDGE_CONFIG_NAME, HANDLER, edge_source_files
+from .edge_package import (
+    EDGE_CONFIG_NAME,
+    HANDLER,
+    RUNTIME,
+    BytecodeFor,
+    edge_bytecode_files,
+    edge_source_files,
+)
 from .iam import service_trust_policy
 from .kms import key_grant_statement
 from .kms import region_sid as _sid
@@ -23,14 +30,17 @@ from .locality import locality_section
 from .tags import Tags
 
 EDGE_REGION = "us-east-1"  # Lambda@Edge functions must live in us-east-1.
-RUNTIME = "python3.13"
 TIMEOUT_S = 5  # DNS lookups are bounded at 300 ms; origin-request allows up to 30 s.
 
 
-def edge_asset_archive(config_json: str) -> pulumi.AssetArchive:
-    """The code archive: function sources, DNS library and the rendered config."""
+def edge_asset_archive(
+    config_json: str, bytecode_for: BytecodeFor = "runtime"
+) -> pulumi.AssetArchive:
+    """The code archive: function sources, their bytecode when this interpreter is the
+    runtime's version (see ``edge_package``), and the rendered config."""
+    files = {**edge_source_files(), **edge_bytecode_files(bytecode_for)}
     assets: dict[str, pulumi.Asset | pulumi.Archive] = {
-        arcname: pulumi.FileAsset(str(path)) for arcname, path in edge_source_files().items()
+        arcname: pulumi.FileAsset(str(path)) for arcname, path in files.items()
     }
     assets[EDGE_CONFIG_NAME] = pulumi.StringAsset(config_json)
     return pulumi.AssetArchive(assets)

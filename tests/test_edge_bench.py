@@ -40,7 +40,10 @@ def test_edge_bench_reports_every_key() -> None:
         "cold_total_ms",
         "cold_total_cpu_ms",
         "cold_estimate_ms",
+        "cold_total_cpu_ms_bytecode",
+        "cold_estimate_ms_bytecode",
         "package_kb",
+        "package_kb_bytecode",
         "lookups_per_10k",
         "targets",
         "verdicts",
@@ -54,12 +57,17 @@ def test_edge_bench_reports_every_key() -> None:
         "ratio_sigv4",
         "cold_init_ms",
         "cold_total_cpu_ms",
+        "cold_total_cpu_ms_bytecode",
         "package_kb",
         "lookups_per_10k",
     }
     # The function imports nothing from the archive but itself (standard library only).
     assert result["packages_from_archive"] == ["edge_handler"]
     assert result["cold_estimate_ms"] == result["cold_total_cpu_ms"] * 1769 / 128
+    # The bytecode archive's children compile none of the function's modules; the
+    # source-only archive's children compile every one of them.
+    assert result["modules_compiled"] == 0
+    assert result["modules_from_bytecode"] == result["modules_compiled_source_only"] > 0
 
 
 def test_edge_bench_refuses_a_memory_size_lambda_does_not_offer() -> None:

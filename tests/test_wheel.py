@@ -33,7 +33,7 @@ import components  # this project's own packages, which the wheel must not shado
 import edge_handler
 import pulumi
 from asset_delivery import MultiRegionAssetDelivery, __version__
-from asset_delivery.edge_package import zip_archive
+from asset_delivery.edge_package import edge_archive_contents, zip_archive
 from asset_delivery.testing import run_with_mocks
 
 
@@ -63,6 +63,10 @@ print(json.dumps({
     "archive_names": sorted(archive),
     "edge_config": json.loads(archive["edge_config.json"]),
     "archive_sha256": hashlib.sha256(zip_archive(archive)).hexdigest(),
+    # As a deploy from the runtime's Python would ship it, built for this interpreter.
+    "bytecode_archive_sha256": hashlib.sha256(
+        zip_archive(edge_archive_contents("{}", sys.version_info[:2]))
+    ).hexdigest(),
 }))
 '''
 
@@ -181,7 +185,8 @@ def test_archive_is_byte_identical_from_the_wheel_and_from_the_repository(
     consumer: dict[str, Any],
 ) -> None:
     """The same program and inputs, once with the installed wheel and once with this
-    checkout's package: the function's zip is the same bytes."""
+    checkout's package: the function's zip is the same bytes, with and without the
+    ``.pyc`` files (compiled with fixed names, so not tied to where the package is)."""
     from_repository = run(
         [sys.executable, str(Path(consumer["project"]) / "__main__.py")],
         cwd=consumer["project"],
@@ -191,3 +196,4 @@ def test_archive_is_byte_identical_from_the_wheel_and_from_the_repository(
     assert Path(report["asset_delivery"]).is_relative_to(ROOT)
     assert report["archive_names"] == consumer["archive_names"]
     assert report["archive_sha256"] == consumer["archive_sha256"]
+    assert report["bytecode_archive_sha256"] == consumer["bytecode_archive_sha256"]
