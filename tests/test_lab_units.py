@@ -172,7 +172,7 @@ def test_health_checker_flips_after_threshold_and_back(probe_target) -> None:
     check = STACK.regions["eu-west-1"].health_check
     where = {"port": port}
     verdicts: list[bool] = []
-    clock = LabClock(200.0)  # 10 s interval = 50 ms
+    clock = LabClock(20.0)  # 10 s interval = 500 ms: room for a loaded machine's scheduling
     checker = HealthChecker(
         [check], lambda _r: where["port"], clock, lambda _r, healthy: verdicts.append(healthy)
     )
