@@ -238,3 +238,42 @@ def test_mutated_packets_are_refused_or_read_as_dnslib_reads_them(
     assert header.id == oracle.header.id
     assert questions == [(labels_of(q.qname), q.qtype, q.qclass) for q in oracle.questions]
     assert ours == theirs
+
+
+# --- the name rules at their limits (mutation survivors, issue 13) ------------------------
+
+
+def test_a_name_of_exactly_255_wire_bytes_is_sent_and_one_more_is_refused() -> None:
+    longest = ".".join(["a" * 63, "b" * 63, "c" * 63, "d" * 61])  # 64 * 3 + 62 + root = 255
+    assert len(wire.encode_query(7, longest)) > wire.MAX_NAME_LENGTH
+    assert wire.name_labels(longest)[-1] == b"d" * 61
+    with pytest.raises(ValueError, match=r"longer than 255 bytes on the wire"):
+        wire.name_labels(longest + "d")
+
+
+def test_labels_of_63_bytes_are_allowed_and_the_refusal_names_the_rule() -> None:
+    assert wire.name_labels("x" * 63 + ".example.com")[0] == b"x" * 63
+    with pytest.raises(ValueError, match=r"'a\.\.b': every label must be 1-63 bytes"):
+        wire.name_labels("a..b")
+
+
+def test_only_the_trailing_root_dot_is_dropped_and_case_is_folded() -> None:
+    assert wire.name_labels("_routes.Example.COM.") == (b"_routes", b"example", b"com")
+    assert wire.name_labels("BOX.") == (b"box",)
+    assert wire.name_labels("") == () and wire.name_labels(".") == ()
+    with pytest.raises(ValueError, match="every label"):
+        wire.name_labels(".example.com")
+
+
+def test_a_record_with_empty_rdata_at_the_very_end_of_the_packet_is_read() -> None:
+    packet = struct.pack("!HHHHHH", 9, wire.FLAG_QR, 0, 1, 0, 0) + b"\0"
+    packet += struct.pack("!HHIH", 1, wire.CLASS_IN, 30, 0)
+    [record] = wire.decode_answers(packet, wire.decode_header(packet), wire.HEADER_SIZE)
+    assert (record.rtype, record.ttl, record.rdata) == (1, 30, b"")
+    with pytest.raises(wire.DnsFormatError, match="runs past the end"):
+        wire.decode_answers(packet[:-1], wire.decode_header(packet), wire.HEADER_SIZE)
+
+
+def test_empty_txt_rdata_is_refused_with_its_reason() -> None:
+    with pytest.raises(wire.DnsFormatError, match="TXT RDATA is empty; it holds at least one"):
+        wire.txt_strings(b"")
