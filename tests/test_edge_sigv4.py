@@ -337,3 +337,39 @@ def test_credentials_are_read_per_invocation(
     assert "Credential=ASIAEXAMPLEKEY/" in header(first, "authorization")
     assert "Credential=ASIAROTATED/" in header(second, "authorization")
     assert header(second, "x-amz-security-token") == "token-2"
+
+
+# --- what a signed request carries (mutation survivors, issue 13) ---------------------------
+
+
+def test_the_signed_headers_carry_their_canonical_names_for_cloudfront() -> None:
+    request = s3_request("/a.txt")
+    environ = dict(ENV, AWS_SESSION_TOKEN="token/1")
+    sigv4.sign_s3_request(request, "eu-west-1", HOST, environ=environ, clock=lambda: NOW)
+    keys = {name: entries[0]["key"] for name, entries in request["headers"].items()}
+    assert keys == {
+        "host": "Host",
+        "authorization": "Authorization",
+        "x-amz-date": "X-Amz-Date",
+        "x-amz-content-sha256": "X-Amz-Content-Sha256",
+        "x-amz-security-token": "X-Amz-Security-Token",
+    }
+    assert all(len(entries) == 1 for entries in request["headers"].values())
+
+
+def test_the_query_string_is_kept_and_signed() -> None:
+    request = s3_request("/a.txt", "versionId=3%2Fx&b=1")
+    sigv4.sign_s3_request(request, "eu-west-1", HOST, environ=ENV, clock=lambda: NOW)
+    assert decoded_pairs(request["querystring"]) == [("versionId", "3/x"), ("b", "1")]
+    expected = botocore_authorization(
+        "GET", HOST, "a.txt", request["querystring"], "eu-west-1", ENV, NOW
+    )
+    assert header(request, "authorization") == expected.headers["Authorization"]
+
+
+def test_the_origin_path_is_part_of_the_signed_key() -> None:
+    request = s3_request("/a.txt")
+    request["origin"]["s3"]["path"] = "/site"
+    sigv4.sign_s3_request(request, "eu-west-1", HOST, environ=ENV, clock=lambda: NOW)
+    expected = botocore_authorization("GET", HOST, "site/a.txt", "", "eu-west-1", ENV, NOW)
+    assert header(request, "authorization") == expected.headers["Authorization"]
