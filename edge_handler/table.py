@@ -47,8 +47,6 @@ class RoutingTableCache:
         self.last_good: dict[str, int] | None = None
         self.current: dict[str, int] = self.fallback
         self.refresh_at = float("-inf")
-        self.lookups = 0
-        self.failures = 0
         self.failure_streak = 0
 
     def table(self) -> dict[str, int]:
@@ -66,12 +64,11 @@ class RoutingTableCache:
 
     def _refresh(self) -> None:
         config = self._config
-        self.lookups += 1
         try:
             resolver = self._resolver
             if resolver is None:
-                # Imported on the first lookup, not at cold start: the DNS library
-                # costs more to import than the rest of the function together.
+                # Imported on the first lookup, not with this module: a cache given
+                # its own resolver (tests, bench/locality.py) never loads it.
                 from .txt_lookup import DnsTxtResolver
 
                 resolver = self._resolver = DnsTxtResolver()
@@ -84,7 +81,6 @@ class RoutingTableCache:
             if not table:
                 raise LookupError(f"no usable routing value among {len(values)} TXT values")
         except Exception as error:
-            self.failures += 1
             self.failure_streak += 1
             self.current = self.last_good or self.fallback
             retry_in_s = min(
