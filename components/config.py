@@ -712,8 +712,10 @@ def _kms_keys_in_their_regions(values: dict[str, Any]) -> None:
                 arn,
                 "a key for one of the configured regions " + str(names),
             )
-        match = None if deferred(arn) else _KMS_KEY_ARN.match(arn if isinstance(arn, str) else "")
-        if not deferred(arn) and (match is None or match["region"] != region):
+        if deferred(arn):
+            continue
+        match = _KMS_KEY_ARN.match(arn) if isinstance(arn, str) else None
+        if match is None or match["region"] != region:
             raise ConfigError(
                 f"kmsKeyArns[{region!r}]",
                 arn,
