@@ -157,7 +157,7 @@ def parse_route_value(value: str) -> tuple[str, int]:
         raise ValueError(f"unexpected keys {unexpected}; v=1 allows only v, region, weight")
     if fields.get("v") != RECORD_VERSION:
         raise ValueError(f"version is {fields.get('v')!r}; expected v=1")
-    region = fields.get("region", "")
+    region = fields.get("region")
     if not region:
         raise ValueError("region is missing")
     weight_text = fields.get("weight", "")

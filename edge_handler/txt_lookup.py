@@ -50,7 +50,7 @@ class DnsTxtResolver:
     ) -> tuple[list[str], int]:
         """Return ``(TXT values, TTL)`` or raise :class:`LookupFailed`."""
         deadline = time.monotonic() + timeout_s
-        query_id = int.from_bytes(os.urandom(2))
+        query_id = int.from_bytes(os.urandom(2), "big")
         packet = wire.encode_query(query_id, record)
         question = (wire.name_labels(record), wire.TYPE_TXT, wire.CLASS_IN)
         errors: list[str] = []

@@ -152,6 +152,26 @@ def test_parse_route_value_rejects_everything_else(value: str) -> None:
         routing.parse_route_value(value)
 
 
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        ("garbage", "token 'garbage' is not key=value"),
+        ("v=2 region=us-east-1 weight=5", "version is '2'; expected v=1"),
+        ("v=1 weight=5", "region is missing"),
+        ("v=1 region= weight=5", "region is missing"),
+        ("v=1 region=us-east-1", "weight '' is not an integer in 0-255"),
+        ("v=1 region=us-east-1 weight=256", "weight '256' is not an integer in 0-255"),
+        # a value holds everything after the key's "=", a second "=" included
+        ("v=1 region=us-east-1 weight=1=2", "weight '1=2' is not an integer in 0-255"),
+        ("v=1 region=us-east-1 weight=5 weight=6", "key 'weight' appears twice"),
+    ],
+)
+def test_a_rejected_value_says_which_field_and_what_it_held(value: str, reason: str) -> None:
+    with pytest.raises(ValueError) as rejected:
+        routing.parse_route_value(value)
+    assert str(rejected.value) == reason
+
+
 def test_build_table_keeps_topology_regions_and_reports_each_ignored_value_once() -> None:
     values = [
         "v=1 region=us-east-1 weight=50",
