@@ -259,12 +259,18 @@ def handler(event: dict, context: object) -> dict | None:
 
 def _fail_open(event: object) -> dict | None:
     """What CloudFront sent; an origin request signed for its configured origin when
-    the function signs (a failure to sign too leaves it as sent)."""
+    the function signs (a failure to sign too leaves it as sent, with one log line).
+
+    An event too malformed to hold a request is only passed back: there is nothing to
+    sign, so it must not add an "unsigned" line to the exception line.
+    """
     unchanged = _unchanged(event)
     router = _router
+    if router is None or unchanged is None:
+        return unchanged
     try:
-        if router is not None and event["Records"][0]["cf"]["request"] is unchanged:  # type: ignore[index]
-            return router.fail_open_request(unchanged)
+        if event["Records"][0]["cf"].get("request") is unchanged:  # type: ignore[index]
+            return router.fail_open_request(unchanged)  # never the response: not signed
     except Exception as error:
         log.anomaly("unsigned", key=type(error).__name__, error=f"{type(error).__name__}: {error}")
     return unchanged
@@ -296,7 +302,7 @@ def _where(error: BaseException) -> str:
     if traceback is None:
         return "?"
     code = traceback.tb_frame.f_code
-    return f"{code.co_filename.rsplit('/', 1)[-1]}:{traceback.tb_lineno} in {code.co_name}"
+    return f"{os.path.basename(code.co_filename)}:{traceback.tb_lineno} in {code.co_name}"
 
 
 reset_container()

@@ -22,6 +22,10 @@ from asset_delivery.lab.cloudfront_rules import (
     origin_response_violations,
     rewrite_is_valid_or_unchanged,
 )
+from test_edge_locality import WEIGHTS as LATENCY_WEIGHTS
+from test_edge_locality import router as latency_router
+from test_edge_locality import write_config as latency_config
+from test_edge_sigv4 import ENV, _signed_time, botocore_authorization, header
 
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "edge_fixtures"
@@ -839,3 +843,456 @@ def test_anomaly_log_rate_limits_identical_lines() -> None:
     assert anomaly("lookup_failed", key="timeout", error="t")
     assert json.loads(lines[-1])["suppressed_since_last"] == 1
     assert len(lines) == 3
+
+
+# --- what CloudFront gets back and what the operator reads (issue 13) -------------------
+# An operator debugging an edge location has one JSON line per anomaly and nothing else:
+# every line must carry the fields that name the failure, and the rate limiter must
+# suppress only true repeats (same kind, same key), never a different failure.
+
+
+def _request_of(evt: dict) -> dict:
+    return evt["Records"][0]["cf"]["request"]
+
+
+def test_an_exception_line_says_what_failed_and_where(
+    tmp_path: Path, container, logs, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    router, _, _ = make_router(tmp_path)
+
+    def broken(table, uri):
+        raise RuntimeError("simulated routing bug")
+
+    monkeypatch.setattr(routing, "rank_regions", broken)
+    evt = event("origin_request_s3_oai.json")
+    original = copy.deepcopy(_request_of(evt))
+    assert call(container, router, evt) == original
+    assert logs.entries() == [
+        {
+            "level": "error",
+            "anomaly": "exception",
+            "error": "RuntimeError: simulated routing bug",
+            # the innermost frame: the file, line and function that raised
+            "where": f"test_edge_handler.py:{broken.__code__.co_firstlineno + 1} in broken",
+        }
+    ]
+
+
+LONG = "x" * 186  # "RuntimeError: " + LONG is exactly 200 characters
+
+
+def test_exception_lines_are_suppressed_only_for_a_repeat_of_the_same_failure(
+    tmp_path: Path, container, logs, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    router, _, _ = make_router(tmp_path)
+    failures = [
+        RuntimeError("bug"),
+        RuntimeError("bug"),  # a repeat: suppressed
+        ValueError("bug"),  # the same text from another error type is another failure
+        RuntimeError(LONG + "a.png"),
+        # differs only after the first 200 characters (a URI at the end of the text):
+        # one failure for the rate limiter, so a storm over many URIs logs once
+        RuntimeError(LONG + "b.png"),
+    ]
+
+    def broken(table, uri):
+        raise failures.pop(0)
+
+    monkeypatch.setattr(routing, "rank_regions", broken)
+    for _ in range(5):
+        evt = event("origin_request_s3_oai.json")
+        original = copy.deepcopy(_request_of(evt))
+        assert call(container, router, evt) == original
+    assert [line["error"] for line in logs.entries()] == [
+        "RuntimeError: bug",
+        "ValueError: bug",
+        "RuntimeError: " + LONG + "a.png",  # the line itself keeps the whole text
+    ]
+
+
+def test_each_unexpected_event_type_is_logged_once_with_its_type(
+    tmp_path: Path, container, logs
+) -> None:
+    router, _, _ = make_router(tmp_path)
+    container.reset_container(router)
+    sent = []
+    for fixture, event_type in [
+        ("origin_request_s3_oai.json", "viewer-request"),
+        ("origin_response_s3.json", "viewer-response"),
+        ("origin_response_s3.json", "viewer-response"),
+    ]:
+        evt = event(fixture)
+        evt["Records"][0]["cf"]["config"]["eventType"] = event_type
+        part = "request" if event_type.endswith("request") else "response"
+        sent.append(copy.deepcopy(evt["Records"][0]["cf"][part]))
+        assert container.handler(evt, None) == sent[-1]
+    assert logs.entries() == [
+        {"level": "warning", "anomaly": "unexpected_event_type", "event_type": "viewer-request"},
+        {"level": "warning", "anomaly": "unexpected_event_type", "event_type": "viewer-response"},
+    ]
+
+
+def test_each_unknown_origin_domain_is_logged_once_with_the_domain(
+    tmp_path: Path, container, logs
+) -> None:
+    router, resolver, _ = make_router(tmp_path)
+    container.reset_container(router)
+    for domain in ("logs.s3.amazonaws.com", "other.s3.amazonaws.com", "logs.s3.amazonaws.com"):
+        evt = event("origin_request_s3_oai.json")
+        _request_of(evt)["origin"]["s3"]["domainName"] = domain
+        original = copy.deepcopy(_request_of(evt))
+        assert container.handler(evt, None) == original
+    evt = event("origin_request_s3_oai.json")
+    del _request_of(evt)["origin"]["s3"]["domainName"]  # no domain at all: not ours either
+    original = copy.deepcopy(_request_of(evt))
+    assert container.handler(evt, None) == original
+    assert logs.entries() == [
+        {"level": "warning", "anomaly": "unknown_origin_domain", "domain": domain}
+        for domain in ("logs.s3.amazonaws.com", "other.s3.amazonaws.com", None)
+    ]
+    assert resolver.calls == 0
+
+
+@pytest.mark.parametrize(
+    "spelling",
+    [
+        DOMAINS["eu-west-1"] + ".",  # the absolute form, with the root's trailing dot
+        DOMAINS["eu-west-1"].upper(),
+        DOMAINS["eu-west-1"].upper() + ".",
+    ],
+)
+def test_a_topology_bucket_is_recognised_however_its_domain_is_spelled(
+    tmp_path: Path, container, logs, spelling: str
+) -> None:
+    router, _, _ = make_router(tmp_path, {"us-east-1": 7, "eu-west-1": 0})
+    request_event = event("origin_request_s3_oai.json")
+    _request_of(request_event)["origin"]["s3"]["domainName"] = spelling
+    routed = call(container, router, request_event)
+    assert routed["origin"]["s3"]["domainName"] == DOMAINS["us-east-1"]
+    response_event = event("origin_response_s3.json")
+    _request_of(response_event)["origin"]["s3"]["domainName"] = spelling
+    response = container.handler(response_event, None)
+    assert response["headers"]["x-asset-region"] == [
+        {"key": "X-Asset-Region", "value": "eu-west-1"}
+    ]
+    assert logs.kinds() == []
+
+
+def test_failover_lines_name_the_move_and_repeat_only_per_pair(
+    tmp_path: Path, container, logs
+) -> None:
+    table = {"us-east-1": 20, "eu-west-1": 40, "ap-southeast-2": 40}
+    router, _, _ = make_router(tmp_path, table)
+    container.reset_container(router)
+
+    def uri_ranked(ranking: list[str]) -> str:
+        return next(
+            f"/pick/{i}"
+            for i in range(10_000)
+            if routing.rank_regions(table, f"/pick/{i}") == ranking
+        )
+
+    uris = [
+        uri_ranked(["eu-west-1", "ap-southeast-2", "us-east-1"]),
+        # the same move (eu-west-1 -> the source) with another runner-up: a repeat
+        uri_ranked(["eu-west-1", "us-east-1", "ap-southeast-2"]),
+        uri_ranked(["ap-southeast-2", "eu-west-1", "us-east-1"]),
+    ]
+    for uri in uris:
+        evt = event("origin_request_failover.json")
+        _request_of(evt)["uri"] = uri
+        assert container.handler(evt, None)["origin"]["s3"]["region"] == "us-east-1"
+    assert logs.entries() == [
+        {
+            "level": "warning",
+            "anomaly": "failover_attempt",
+            "uri": uri,
+            "first_choice": first,
+            "target": "us-east-1",
+            "replication": "from-primary",
+            "table": table,
+        }
+        for uri, first in [(uris[0], "eu-west-1"), (uris[2], "ap-southeast-2")]
+    ]
+
+
+@pytest.mark.parametrize(
+    "breakage",
+    [
+        lambda request: request.update(uri=None),
+        lambda request: request.update(headers=[["host", "x"]]),
+        lambda request: request["origin"].update(s3="assets-euw1-def"),
+    ],
+)
+def test_a_request_of_the_wrong_shape_fails_open_naming_the_fields(
+    tmp_path: Path, container, logs, breakage
+) -> None:
+    router, resolver, _ = make_router(tmp_path)
+    evt = event("origin_request_s3_oai.json")
+    breakage(_request_of(evt))
+    original = copy.deepcopy(_request_of(evt))
+    assert call(container, router, evt) == original
+    [line] = logs.entries()
+    assert line["anomaly"] == "exception"
+    assert line["error"].startswith("TypeError: ")
+    assert all(field in line["error"] for field in ("request.origin.s3", "headers", "uri"))
+    assert resolver.calls == 0  # refused before any lookup
+
+
+def test_a_response_whose_headers_are_not_an_object_comes_back_as_sent(
+    tmp_path: Path, container, logs
+) -> None:
+    router, _, _ = make_router(tmp_path)
+    evt = event("origin_response_s3.json")
+    evt["Records"][0]["cf"]["response"]["headers"] = [{"key": "Server", "value": "AmazonS3"}]
+    original = copy.deepcopy(evt["Records"][0]["cf"]["response"])
+    assert call(container, router, evt) == original
+    [line] = logs.entries()
+    assert line["anomaly"] == "exception"
+    assert line["error"] == "TypeError: response.headers is a list, not an object"
+
+
+# CloudFront's origin has exactly one of s3/custom; an origin that declares itself custom
+# (or neither) is not a bucket this function routes, on the request or the response.
+ODD_ORIGINS = {
+    "custom and s3": lambda origin: origin.update(
+        custom={"domainName": "example.org", "port": 443, "protocol": "https"}
+    ),
+    "neither": lambda origin: origin.clear(),
+}
+
+
+@pytest.mark.parametrize("fixture", ["origin_request_s3_oai.json", "origin_response_s3.json"])
+@pytest.mark.parametrize("odd", sorted(ODD_ORIGINS))
+def test_an_origin_that_is_not_plainly_s3_passes_through_silently(
+    tmp_path: Path, container, logs, fixture: str, odd: str
+) -> None:
+    router, resolver, _ = make_router(tmp_path, {"us-east-1": 9, "eu-west-1": 0})
+    evt = event(fixture)
+    ODD_ORIGINS[odd](_request_of(evt)["origin"])
+    cf = evt["Records"][0]["cf"]
+    original = copy.deepcopy(cf.get("response", cf["request"]))
+    assert call(container, router, evt) == original
+    assert logs.kinds() == [] and resolver.calls == 0
+
+
+# --- a broken config: the container answers every event as sent -------------------------
+
+
+@pytest.fixture
+def broken_container(tmp_path: Path, container, logs, monkeypatch: pytest.MonkeyPatch):
+    """A container whose config file is missing (as after a bad deploy)."""
+    monkeypatch.setenv("EDGE_CONFIG_PATH", str(tmp_path / "missing.json"))
+    assert container.reset_container() is None
+    return container
+
+
+def test_a_broken_config_is_named_in_every_line_about_it(broken_container, logs) -> None:
+    for _ in range(2):
+        evt = event("origin_request_s3_oai.json")
+        original = copy.deepcopy(_request_of(evt))
+        assert broken_container.handler(evt, None) == original
+    loaded, unavailable = logs.entries()
+    assert loaded["anomaly"] == "config_error" and unavailable["anomaly"] == "config_unavailable"
+    assert loaded["error"].startswith("ConfigError: cannot read ")
+    assert "missing.json" in loaded["error"]
+    assert unavailable["error"] == loaded["error"]  # each request's line keeps the reason
+
+
+def _add_response(cf: dict) -> None:
+    cf["response"] = copy.deepcopy(event("origin_response_s3.json")["Records"][0]["cf"]["response"])
+
+
+@pytest.mark.parametrize(
+    ("fixture", "event_type", "edit", "expected"),
+    [
+        # a request event gets its request back, even if it carries a response too
+        ("origin_request_s3_oai.json", "origin-request", _add_response, "request"),
+        ("origin_request_s3_oai.json", "viewer-request", _add_response, "request"),
+        ("origin_response_s3.json", "origin-response", lambda cf: None, "response"),
+        ("origin_response_s3.json", "viewer-response", lambda cf: None, "response"),
+        # a response event never gets a request back as its response
+        ("origin_response_s3.json", "origin-response", lambda cf: cf.pop("response"), None),
+    ],
+)
+def test_with_a_broken_config_each_event_gets_back_what_its_type_calls_for(
+    broken_container, logs, fixture: str, event_type: str, edit, expected: str | None
+) -> None:
+    evt = event(fixture)
+    cf = evt["Records"][0]["cf"]
+    cf["config"]["eventType"] = event_type
+    edit(cf)
+    result = broken_container.handler(evt, None)
+    if expected is None:
+        assert result is None
+    else:
+        assert result is cf[expected]
+    assert logs.kinds() == ["config_error", "config_unavailable"]
+
+
+def test_with_a_broken_config_an_event_without_config_fails_open_with_one_line(
+    broken_container, logs
+) -> None:
+    evt = event("origin_request_s3_oai.json")
+    del evt["Records"][0]["cf"]["config"]
+    original = copy.deepcopy(_request_of(evt))
+    assert broken_container.handler(evt, None) == original
+    assert logs.kinds() == ["config_error", "exception"]
+
+
+# --- failures log one exception line, and nothing about signing that did not happen ----
+
+
+@pytest.mark.parametrize("auth", ["oai", "sigv4"])
+@pytest.mark.parametrize(
+    "evt",
+    [
+        None,
+        {"Records": []},
+        {"Records": [{"cf": {"config": {"eventType": "origin-request"}}}]},
+        {"Records": [{"cf": {"config": {"eventType": "origin-response"}, "response": {}}}]},
+        {
+            "Records": [
+                {
+                    "cf": {
+                        "config": {"eventType": "origin-response"},
+                        "request": {"origin": {"s3": {"domainName": DOMAINS["eu-west-1"]}}},
+                        "response": {"status": "200", "headers": None},
+                    }
+                }
+            ]
+        },
+    ],
+)
+def test_a_failure_with_nothing_to_sign_logs_only_the_exception(
+    tmp_path: Path, container, logs, monkeypatch: pytest.MonkeyPatch, auth: str, evt
+) -> None:
+    for name, value in ENV.items():
+        monkeypatch.setenv(name, value)
+    router, _, _ = make_router(tmp_path, auth=auth)
+    before = copy.deepcopy(evt)
+    call(container, router, evt)
+    assert evt == before  # nothing signed, nothing rewritten
+    assert logs.kinds() == ["exception"]
+
+
+# --- sigv4: failing open signs for the configured origin --------------------------------
+
+
+@pytest.fixture
+def sigv4_container(tmp_path: Path, container, monkeypatch: pytest.MonkeyPatch):
+    """A container in sigv4 mode with role credentials; routes on an even table."""
+    for name, value in dict(ENV, AWS_SESSION_TOKEN="token-1").items():
+        monkeypatch.setenv(name, value)
+    router, _, _ = make_router(tmp_path, auth="sigv4")
+    container.reset_container(router)
+    return container
+
+
+@pytest.mark.parametrize("region", ["us-east-1", "eu-west-1"])
+def test_a_routed_request_is_signed_for_its_region_and_logs_nothing(
+    sigv4_container, logs, region: str
+) -> None:
+    evt = event("origin_request_s3_oai.json")
+    _request_of(evt)["uri"] = uri_with_first_choice({"us-east-1": 50, "eu-west-1": 50}, region)
+    result = sigv4_container.handler(evt, None)
+    assert result["origin"]["s3"]["region"] == region
+    assert f"/{region}/s3/aws4_request" in header(result, "authorization")
+    assert logs.kinds() == []  # signing is part of routing, not a failure to recover from
+
+
+def test_failing_open_in_sigv4_mode_signs_exactly_as_s3_expects_for_the_configured_origin(
+    sigv4_container, logs, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(routing, "rank_regions", lambda table, uri: ["mars-1"])
+    evt = event("origin_request_s3_oai.json")
+    configured = _request_of(evt)["origin"]["s3"]["domainName"]
+    result = sigv4_container.handler(evt, None)
+    assert result["origin"]["s3"] == {
+        **event("origin_request_s3_oai.json")["Records"][0]["cf"]["request"]["origin"]["s3"],
+        "authMethod": "none",  # CloudFront must not sign it again
+    }
+    assert header(result, "host") == configured
+    expected = botocore_authorization(
+        result["method"],
+        configured,
+        result["uri"].lstrip("/"),
+        result["querystring"],
+        _request_of(event("origin_request_s3_oai.json"))["origin"]["s3"]["region"],
+        dict(ENV, AWS_SESSION_TOKEN="token-1"),
+        _signed_time(result),
+    )
+    assert header(result, "authorization") == expected.headers["Authorization"]
+    assert logs.kinds() == ["exception"]
+
+
+def test_in_sigv4_mode_a_request_too_broken_to_sign_comes_back_as_sent_saying_why(
+    sigv4_container, logs
+) -> None:
+    sent = []
+    for breakage in (
+        lambda request: request.pop("origin"),
+        lambda request: request.update(origin=None),
+        lambda request: request.pop("origin"),  # the same failure again: suppressed
+    ):
+        evt = event("origin_request_s3_oai.json")
+        breakage(_request_of(evt))
+        sent.append(copy.deepcopy(_request_of(evt)))
+        assert sigv4_container.handler(evt, None) == sent[-1]
+    unsigned = [line for line in logs.entries() if line["anomaly"] == "unsigned"]
+    assert unsigned == [
+        {"level": "warning", "anomaly": "unsigned", "error": "KeyError: 'origin'"},
+        {"level": "warning", "anomaly": "unsigned", "error": unsigned[1]["error"]},
+    ]
+    assert unsigned[1]["error"].startswith("TypeError: ")
+    assert logs.kinds().count("exception") == 2
+
+
+def test_in_sigv4_mode_an_origin_without_a_bucket_domain_is_not_signed(
+    sigv4_container, logs
+) -> None:
+    evt = event("origin_request_s3_oai.json")
+    _request_of(evt)["origin"]["s3"] = None
+    original = copy.deepcopy(_request_of(evt))
+    assert sigv4_container.handler(evt, None) == original
+    assert logs.kinds() == ["exception"]
+
+
+def test_without_credentials_the_unsigned_line_names_the_missing_variables_and_region(
+    sigv4_container, logs, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
+    table = {"us-east-1": 10, "eu-west-1": 10}
+    evt = event("origin_request_s3_oai.json")
+    _request_of(evt)["uri"] = uri_with_first_choice(table, "us-east-1")
+    result = sigv4_container.handler(evt, None)
+    assert result["origin"]["s3"]["domainName"] == DOMAINS["us-east-1"]
+    assert "authorization" not in result["headers"]
+    [line] = logs.entries()
+    assert line == {
+        "level": "warning",
+        "anomaly": "unsigned",
+        "error": line["error"],
+        "region": "us-east-1",
+    }
+    assert "AWS_ACCESS_KEY_ID" in line["error"] and "AWS_SECRET_ACCESS_KEY" in line["error"]
+
+
+# --- latency mode: an execution region without round trips ------------------------------
+
+
+def test_each_unknown_execution_region_is_logged_with_the_regions_that_are_known(
+    tmp_path: Path, logs
+) -> None:
+    known = sorted(load_config(str(latency_config(tmp_path))).rtt_ms)
+    for region in ("xx-nowhere-1", "xx-nowhere-1", "yy-nowhere-2"):
+        latency_router(tmp_path, LATENCY_WEIGHTS, region)
+    assert logs.entries() == [
+        {
+            "level": "warning",
+            "anomaly": "unknown_execution_region",
+            "execution_region": region,
+            "known": known,
+        }
+        for region in ("xx-nowhere-1", "yy-nowhere-2")
+    ]
