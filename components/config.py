@@ -542,12 +542,13 @@ class UnknownKeyError(ConfigError):
 
     def __init__(self, key: str, known: Sequence[str], prefix: str, noun: str) -> None:
         by_lower = {k.lower(): k for k in known}
-        close = difflib.get_close_matches(key.lower(), list(by_lower), n=1, cutoff=0.6)
-        hint = f"did you mean {by_lower[close[0]]}?" if close else "known: " + ", ".join(known)
+        # Best match first, none below difflib's similarity cutoff (0.6).
+        close = difflib.get_close_matches(key.lower(), list(by_lower))
+        self.suggestion = by_lower[close[0]] if close else None
+        hint = f"did you mean {self.suggestion}?" if close else "known: " + ", ".join(known)
         self.key = key
         self.value = None
         self.allowed = hint
-        self.suggestion = by_lower[close[0]] if close else None
         ValueError.__init__(self, f"{prefix}{key} is not a known {noun}; {hint}")
 
 
@@ -712,8 +713,10 @@ def _kms_keys_in_their_regions(values: dict[str, Any]) -> None:
                 arn,
                 "a key for one of the configured regions " + str(names),
             )
-        match = None if deferred(arn) else _KMS_KEY_ARN.match(arn if isinstance(arn, str) else "")
-        if not deferred(arn) and (match is None or match["region"] != region):
+        if deferred(arn):
+            continue
+        match = _KMS_KEY_ARN.match(arn) if isinstance(arn, str) else None
+        if match is None or match["region"] != region:
             raise ConfigError(
                 f"kmsKeyArns[{region!r}]",
                 arn,

@@ -230,7 +230,8 @@ def _number(section: dict, key: str, *, low: float, high: float) -> float:
 
 def _is_hostname(name: str) -> bool:
     labels = name.rstrip(".").split(".")
-    return 0 < len(name) <= 253 and all(
+    # An empty name is one empty label, so the label rule refuses it too.
+    return len(name) <= 253 and all(
         0 < len(label) <= 63 and set(label.lower()) <= _TOKEN_CHARS | {"_"} for label in labels
     )
 

@@ -54,7 +54,7 @@ def _prefix(region: str) -> bytes:
     """``region + "/"`` as bytes, memoised: regions are few and fixed per config."""
     prefix = _PREFIXES.get(region)
     if prefix is None:
-        prefix = _PREFIXES[region] = (region + "/").encode("utf-8", "surrogatepass")
+        prefix = _PREFIXES[region] = (region + "/").encode(errors="surrogatepass")
     return prefix
 
 
@@ -64,18 +64,18 @@ def unit_hash(region: str, uri: str) -> float:
     The top 52 bits of the 64-bit digest, centred in their bucket, are exact in a
     double, so ``u`` is never 0 or 1 and ``-ln(u)`` is always finite and positive.
     """
-    data = _prefix(region) + uri.encode("utf-8", "surrogatepass")
-    bits = int.from_bytes(blake2b(data, digest_size=8).digest(), "big") >> 12
+    data = _prefix(region) + uri.encode(errors="surrogatepass")
+    bits = int.from_bytes(blake2b(data, digest_size=8).digest()) >> 12
     return (bits + 0.5) / _UNIT_SCALE
 
 
 def rank_regions(table: Mapping[str, float], uri: str) -> list[str]:
     """Every region of ``table`` (region -> weight), best first, for this URI."""
-    uri_bytes = uri.encode("utf-8", "surrogatepass")
+    uri_bytes = uri.encode(errors="surrogatepass")
     scored = []
     for region, weight in table.items():
         data = _prefix(region) + uri_bytes
-        bits = int.from_bytes(blake2b(data, digest_size=8).digest(), "big") >> 12
+        bits = int.from_bytes(blake2b(data, digest_size=8).digest()) >> 12
         minus_ln_u = -log((bits + 0.5) / _UNIT_SCALE)
         if weight > 0:
             scored.append((True, weight / minus_ln_u, region))

@@ -48,7 +48,7 @@ class MissingCredentials(RuntimeError):
 
 def _decode(text: str) -> bytes:
     """Percent-decode once (``%2541`` stays ``%41``); a stray ``%`` is a literal."""
-    return _ESCAPE.sub(lambda m: bytes((int(m.group(1), 16),)), text.encode("utf-8"))
+    return _ESCAPE.sub(lambda m: bytes((int(m.group(1), 16),)), text.encode())
 
 
 def canonical_path(uri: str) -> str:
@@ -96,9 +96,9 @@ def _signing_key(secret: str, date: str, region: str) -> tuple[object, object]:
         import hashlib
         import hmac
 
-        key = ("AWS4" + secret).encode("utf-8")
+        key = ("AWS4" + secret).encode()
         for part in (date, region, SERVICE, "aws4_request"):
-            key = hmac.digest(key, part.encode("utf-8"), "sha256")
+            key = hmac.digest(key, part.encode(), hashlib.sha256)
         padded = key.ljust(64, b"\0")
         state = (
             hashlib.sha256(bytes(b ^ 0x36 for b in padded)),
@@ -131,8 +131,8 @@ def _amz_date(now: float) -> str:
 
 def credentials(environ: Mapping[str, str] = os.environ) -> tuple[str, str, str]:
     """``(access key id, secret, session token or "")`` from the reserved variables."""
-    access_key = environ.get("AWS_ACCESS_KEY_ID", "")
-    secret = environ.get("AWS_SECRET_ACCESS_KEY", "")
+    access_key = environ.get("AWS_ACCESS_KEY_ID")
+    secret = environ.get("AWS_SECRET_ACCESS_KEY")
     if not access_key or not secret:
         raise MissingCredentials("AWS_ACCESS_KEY_ID or AWS_SECRET_ACCESS_KEY is not set")
     return access_key, secret, environ.get("AWS_SESSION_TOKEN", "")
@@ -179,9 +179,9 @@ def sign_s3_request(
     scope = f"{date}/{region}/{SERVICE}/aws4_request"
     string_to_sign = (
         f"{ALGORITHM}\n{amz_date}\n{scope}\n"
-        + hashlib.sha256(canonical_request.encode("utf-8")).hexdigest()
+        + hashlib.sha256(canonical_request.encode()).hexdigest()
     )
-    signature = _hmac_hex(_signing_key(secret, date, region), string_to_sign.encode("utf-8"))
+    signature = _hmac_hex(_signing_key(secret, date, region), string_to_sign.encode())
     authorization = (
         f"{ALGORITHM} Credential={access_key}/{scope}, "
         f"SignedHeaders={signed_headers}, Signature={signature}"

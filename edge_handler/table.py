@@ -21,6 +21,7 @@ from __future__ import annotations
 import time
 from _thread import allocate_lock
 from collections.abc import Callable, Sequence
+from math import inf
 
 from . import log, routing
 from .config import EdgeConfig
@@ -46,7 +47,7 @@ class RoutingTableCache:
         self.fallback: dict[str, int] = {region: 1 for region in config.regions}
         self.last_good: dict[str, int] | None = None
         self.current: dict[str, int] = self.fallback
-        self.refresh_at = float("-inf")
+        self.refresh_at = -inf
         self.failure_streak = 0
 
     def table(self) -> dict[str, int]:

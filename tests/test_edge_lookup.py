@@ -50,6 +50,7 @@ class FakeZone:
         # mode "craft": UDP datagrams made from the query; TCP answers normally
         self.craft: Callable[[DNSRecord, bytes], list[bytes]] | None = None
         self.tcp_garbage = False
+        self.tcp_cut: int | None = None  # send only this many bytes over TCP, then close
         self.udp_queries = 0
         self.tcp_queries = 0
         self._lock = threading.Lock()
@@ -112,7 +113,8 @@ class _TCPHandler(socketserver.BaseRequestHandler):
             data += chunk
         answer = self.server.zone.reply(data, over_tcp=True)
         if answer is not None:
-            self.request.sendall(len(answer).to_bytes(2, "big") + answer)
+            framed = len(answer).to_bytes(2, "big") + answer
+            self.request.sendall(framed[: self.server.zone.tcp_cut])
 
 
 class _UDPServer(socketserver.ThreadingUDPServer):
@@ -541,8 +543,8 @@ def test_only_replies_to_other_queries_mean_no_answer_within_the_budget(server) 
     zone.set_table({"us-east-1": 7})
     zone.mode = "craft"
     zone.craft = lambda request, good: [_with_header(good, query_id=request.header.id ^ 0xFFFF)]
-    with pytest.raises(LookupFailed, match="no answer within 300 ms"):
-        DnsTxtResolver()(RECORD, [("127.0.0.1", port)], 0.3)
+    with pytest.raises(LookupFailed, match="no answer within 600 ms"):
+        DnsTxtResolver()(RECORD, [("127.0.0.1", port)], 0.6)
 
 
 def test_a_truncated_answer_cut_mid_record_is_retried_over_tcp(server) -> None:
@@ -759,3 +761,218 @@ def test_a_cache_built_without_a_resolver_asks_the_name_servers_itself(
     assert cache.table() == {"us-east-1": 0, "eu-west-1": 6}
     assert cache.table() == {"us-east-1": 0, "eu-west-1": 6}
     assert zone.queries == 1
+
+
+# --- what the failure says, per server (survivors of the mutation run, issue 13) ----------
+
+
+def test_a_table_without_one_usable_value_is_logged_as_such(server, tmp_path: Path, logs) -> None:
+    zone, port = server
+    zone.set_table({})
+    zone.values = ["hello world", "v=1 region=mars-north-1 weight=3"]
+    container = Container(tmp_path, [f"127.0.0.1:{port}"])
+    assert set(container.route(100)) == {"us-east-1", "eu-west-1"}
+    failed = json.loads(logs[-1])
+    assert failed["anomaly"] == "lookup_failed"
+    assert failed["error"] == "LookupError: no usable routing value among 2 TXT values"
+
+
+def _refused(request: DNSRecord, good: bytes) -> list[bytes]:
+    return [_with_header(good, flags=0x8405)]  # QR AA, rcode 5
+
+
+def _rcode_9(request: DNSRecord, good: bytes) -> list[bytes]:
+    return [_with_header(good, flags=0x8409)]  # an rcode without a name here
+
+
+@pytest.mark.parametrize(
+    ("mode", "craft", "reason"),
+    [
+        ("servfail", None, "LookupFailed: answered SERVFAIL"),
+        ("nxdomain", None, "LookupFailed: answered NXDOMAIN"),
+        ("craft", _refused, "LookupFailed: answered REFUSED"),
+        ("craft", _rcode_9, "LookupFailed: answered 9"),
+        ("empty", None, "LookupFailed: answered NOERROR with no TXT record"),
+        ("garbage", None, "DnsFormatError: "),
+    ],
+)
+def test_each_failed_server_is_reported_with_the_error_and_its_type(
+    server, mode: str, craft: Callable | None, reason: str
+) -> None:
+    zone, port = server
+    zone.set_table({"us-east-1": 3})
+    zone.mode, zone.craft = mode, craft
+    dead = closed_udp_port()
+    with pytest.raises(LookupFailed) as failure:
+        DnsTxtResolver()(RECORD, [("127.0.0.1", dead), ("127.0.0.1", port)], 2.0)
+    reasons = str(failure.value).removeprefix(f"TXT {RECORD}: ").split("; ")
+    assert reasons[0].startswith(f"127.0.0.1:{dead}: ConnectionRefusedError: ")
+    assert reasons[1].startswith(f"127.0.0.1:{port}: {reason}")
+    assert len(reasons) == 2
+
+
+def _answer_to_another_query(zone: FakeZone) -> Callable[[bytes, bool], bytes | None]:
+    answer_normally = zone.reply
+
+    def reply(data: bytes, over_tcp: bool) -> bytes | None:
+        answer = answer_normally(data, over_tcp)
+        return (
+            _with_header(answer, query_id=int.from_bytes(data[:2], "big") ^ 1)
+            if over_tcp
+            else answer
+        )
+
+    return reply
+
+
+@pytest.mark.parametrize(
+    ("fault", "reason"),
+    [
+        ("garbage", "DnsFormatError: "),
+        ("cut", "ConnectionError: TCP connection closed mid-answer"),
+        ("other query", "DnsFormatError: TCP answer does not answer query id"),
+    ],
+)
+def test_a_failed_tcp_retry_says_how_it_failed(
+    server, monkeypatch: pytest.MonkeyPatch, fault: str, reason: str
+) -> None:
+    zone, port = server
+    zone.set_table({"us-east-1": 3})
+    zone.mode = "truncate"
+    if fault == "garbage":
+        zone.tcp_garbage = True
+    elif fault == "cut":
+        zone.tcp_cut = 20  # the length prefix and part of the header, then FIN
+    else:
+        monkeypatch.setattr(zone, "reply", _answer_to_another_query(zone))
+    with pytest.raises(LookupFailed) as failure:
+        DnsTxtResolver()(RECORD, [("127.0.0.1", port)], 2.0)
+    assert str(failure.value).startswith(
+        f"TXT {RECORD}: 127.0.0.1:{port}: truncated over UDP, TCP failed: {reason}"
+    )
+    assert zone.tcp_queries == 1
+
+
+def test_a_tcp_answer_over_32_kib_is_read_whole(server) -> None:
+    # The TCP length prefix is unsigned (RFC 7766): 16 bits, up to 65535 bytes.
+    zone, port = server
+    zone.set_table({})
+    zone.values = [f"value {index:03d} " + "x" * 240 for index in range(140)]
+    zone.mode = "truncate"
+    values, _ = DnsTxtResolver()(RECORD, [("127.0.0.1", port)], 2.0)
+    assert values == zone.values
+    assert zone.tcp_queries == 1
+
+
+class _Segments:
+    """A TCP connection whose bytes arrive in the given segments (as a large answer
+    does); ``recv(n)`` returns at most ``n`` bytes of the segment at hand."""
+
+    def __init__(self, segments: list[bytes]) -> None:
+        self.segments = list(segments)
+
+    def settimeout(self, timeout: float) -> None:
+        assert timeout > 0
+
+    def recv(self, size: int) -> bytes:
+        if not self.segments:
+            return b""
+        segment = self.segments.pop(0)
+        if len(segment) > size:
+            self.segments.insert(0, segment[size:])
+        return segment[:size]
+
+
+@pytest.mark.parametrize(
+    "segments",
+    [
+        [b"abcdef"],
+        [b"ab", b"cdef"],
+        [b"a", b"b", b"c", b"d", b"e", b"f"],
+        [b"ab", b"cdefNEXT"],  # the next message's bytes are left on the connection
+    ],
+)
+def test_a_tcp_answer_is_reassembled_from_its_segments(segments: list[bytes]) -> None:
+    from asset_delivery.edge_handler.txt_lookup import _recv_exact
+
+    connection = _Segments(segments)
+    assert _recv_exact(connection, 6, time.monotonic() + 5) == b"abcdef"
+    assert b"".join(connection.segments) == b"".join(segments)[6:]
+
+
+@pytest.mark.parametrize(
+    ("getaddrinfo_result", "reason"),
+    [
+        (socket.gaierror(socket.EAI_NONAME, "Name or service not known"), "cannot resolve"),
+        ([], "has no address"),
+    ],
+)
+def test_a_name_server_without_an_address_is_named_in_the_failure(
+    monkeypatch: pytest.MonkeyPatch, getaddrinfo_result: object, reason: str
+) -> None:
+    def getaddrinfo(host, *args):
+        if isinstance(getaddrinfo_result, Exception):
+            raise getaddrinfo_result
+        return getaddrinfo_result
+
+    monkeypatch.setattr(_socket, "getaddrinfo", getaddrinfo)
+    with pytest.raises(LookupFailed) as failure:
+        DnsTxtResolver()(RECORD, [("ns-gone.example.net", 53)], 1.0)
+    assert reason in str(failure.value)
+    assert "ns-gone.example.net" in str(failure.value)
+
+
+@pytest.mark.parametrize(
+    ("mode", "outcome"),
+    [
+        ("truncate", ["v=1 region=us-east-1 weight=6"]),  # retried over TCP, in the budget
+        ("servfail", "127.0.0.1:{port}: LookupFailed: answered SERVFAIL"),
+    ],
+)
+def test_a_late_answer_from_an_earlier_server_is_handled_like_a_prompt_one(
+    server, monkeypatch: pytest.MonkeyPatch, mode: str, outcome: object
+) -> None:
+    # The first server answers over UDP after its share of the budget, the second
+    # cannot be asked: the late answer is retried over TCP or reported as usual.
+    zone, port = server
+    zone.set_table({"us-east-1": 6})
+    zone.mode = mode
+    answer_now = zone.reply
+    late = threading.Event()
+
+    def answer_late(data: bytes, over_tcp: bool):
+        if not over_tcp:
+            late.wait(1.6)  # past its 1.25 s share of the 2.5 s budget
+        return answer_now(data, over_tcp)
+
+    def getaddrinfo(host, *args):
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+    monkeypatch.setattr(zone, "reply", answer_late)
+    monkeypatch.setattr(_socket, "getaddrinfo", getaddrinfo)
+    servers = [("127.0.0.1", port), ("ns-gone.example.net", 53)]
+    if isinstance(outcome, list):
+        values, _ = DnsTxtResolver()(RECORD, servers, 2.5)
+        assert values == outcome
+    else:
+        with pytest.raises(LookupFailed) as failure:
+            DnsTxtResolver()(RECORD, servers, 2.5)
+        assert outcome.format(port=port) in str(failure.value)
+
+
+def test_each_of_three_name_servers_gets_an_equal_share_of_the_budget(server) -> None:
+    # Two silent servers, then a live one: the third is asked only once the first two
+    # have each had a third of the budget (each waits for what is left / servers left).
+    zone, port = server
+    zone.set_table({"eu-west-1": 2})
+    silent = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(2)]
+    with contextlib.ExitStack() as stack:
+        for sock in silent:
+            stack.enter_context(sock)
+            sock.bind(("127.0.0.1", 0))
+        servers = [("127.0.0.1", sock.getsockname()[1]) for sock in silent]
+        started = time.monotonic()
+        values, _ = DnsTxtResolver()(RECORD, [*servers, ("127.0.0.1", port)], 2.4)
+        elapsed = time.monotonic() - started
+    assert values == ["v=1 region=eu-west-1 weight=2"]
+    assert elapsed >= 1.6  # 0.8 s + 0.8 s; smaller later shares would ask it sooner

@@ -373,3 +373,123 @@ def test_the_origin_path_is_part_of_the_signed_key() -> None:
     sigv4.sign_s3_request(request, "eu-west-1", HOST, environ=ENV, clock=lambda: NOW)
     expected = botocore_authorization("GET", HOST, "site/a.txt", "", "eu-west-1", ENV, NOW)
     assert header(request, "authorization") == expected.headers["Authorization"]
+
+
+# Known answers: AWS's documented example credentials, bucket and instant (S3 "GET Object"
+# example, 20130524T000000Z in us-east-1), signed with UNSIGNED-PAYLOAD as the function
+# does. The signatures were computed once with botocore's S3SigV4Auth (as
+# botocore_authorization does), so they hold even if the oracle above changed.
+AWS_EXAMPLE_ENV = {
+    "AWS_ACCESS_KEY_ID": "AKIAIOSFODNN7EXAMPLE",
+    "AWS_SECRET_ACCESS_KEY": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+}
+AWS_EXAMPLE_HOST = "examplebucket.s3.amazonaws.com"
+AWS_EXAMPLE_NOW = 1_369_353_600.0  # 2013-05-24T00:00:00Z
+
+
+@pytest.mark.parametrize(
+    ("querystring", "token", "sent", "signed_headers", "signature"),
+    [
+        (
+            "",
+            "",
+            "",
+            "host;x-amz-content-sha256;x-amz-date",
+            "5c0d4ff29e72b8f94c5b6720369921e587e39bf7a64e456887dec4b43a2d1b77",
+        ),
+        (
+            "",
+            "tok/en+1",
+            "",
+            "host;x-amz-content-sha256;x-amz-date;x-amz-security-token",
+            "2a5ba668414921c264a4801749e00c5470d17bdf6fc4a4d30d3767e45ac07da0",
+        ),
+        # a parameter without "=" is sent as is and signed as "flag="
+        (
+            "flag&b=1",
+            "",
+            "flag&b=1",
+            "host;x-amz-content-sha256;x-amz-date",
+            "6a48608455caf2bb9f9d48154166132d215dd12a490e6440bbf3e2ce327e5899",
+        ),
+        # the value is everything after the first "=": a later "=" is part of it
+        (
+            "a=b=c",
+            "",
+            "a=b%3Dc",
+            "host;x-amz-content-sha256;x-amz-date",
+            "80bc30b1395e8db5f9552aee5cd8bc806a70cc90eb56c619190a35d261d4bd8d",
+        ),
+        # empty pairs are dropped, the parameters after them are kept
+        (
+            "a=1&&b=2&",
+            "",
+            "a=1&b=2",
+            "host;x-amz-content-sha256;x-amz-date",
+            "f8ed8fcd267b284fabbe4b686b6a54a1a2dcf4c61fad7803a03f64df869394ea",
+        ),
+    ],
+)
+def test_known_answers_for_aws_example_credentials(
+    querystring: str, token: str, sent: str, signed_headers: str, signature: str
+) -> None:
+    environ = dict(AWS_EXAMPLE_ENV, AWS_SESSION_TOKEN=token) if token else AWS_EXAMPLE_ENV
+    request = s3_request("/test.txt", querystring)
+    sigv4.sign_s3_request(
+        request, "us-east-1", AWS_EXAMPLE_HOST, environ=environ, clock=lambda: AWS_EXAMPLE_NOW
+    )
+    assert request["querystring"] == sent
+    assert header(request, "x-amz-date") == "20130524T000000Z"
+    assert header(request, "authorization") == (
+        "AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20130524/us-east-1/s3/aws4_request, "
+        f"SignedHeaders={signed_headers}, Signature={signature}"
+    )
+
+
+@pytest.mark.parametrize(
+    ("environ", "missing"),
+    [
+        ({}, "AWS_ACCESS_KEY_ID"),
+        ({"AWS_SECRET_ACCESS_KEY": "s"}, "AWS_ACCESS_KEY_ID"),
+        ({"AWS_ACCESS_KEY_ID": "AKIA1"}, "AWS_SECRET_ACCESS_KEY"),
+        ({"AWS_ACCESS_KEY_ID": "AKIA1", "AWS_SECRET_ACCESS_KEY": ""}, "AWS_SECRET_ACCESS_KEY"),
+        ({"AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": "s"}, "AWS_ACCESS_KEY_ID"),
+    ],
+)
+def test_missing_credentials_are_refused_naming_the_variables(
+    environ: dict[str, str], missing: str
+) -> None:
+    with pytest.raises(sigv4.MissingCredentials, match=missing):
+        sigv4.credentials(environ)
+
+
+@pytest.mark.parametrize(
+    ("environ", "expected"),
+    [
+        (
+            {"AWS_ACCESS_KEY_ID": "AKIA1", "AWS_SECRET_ACCESS_KEY": "s"},
+            ("AKIA1", "s", ""),
+        ),
+        (
+            {"AWS_ACCESS_KEY_ID": "ASIA1", "AWS_SECRET_ACCESS_KEY": "s", "AWS_SESSION_TOKEN": "t"},
+            ("ASIA1", "s", "t"),
+        ),
+    ],
+)
+def test_credentials_are_the_reserved_variables(
+    environ: dict[str, str], expected: tuple[str, str, str]
+) -> None:
+    assert sigv4.credentials(environ) == expected
+
+
+def test_the_signing_key_cache_stays_bounded_as_credentials_rotate() -> None:
+    """A long-lived container sees a new secret at every rotation: the derived keys it
+    keeps stay at most _MAX_CACHED_KEYS, and every signature stays right."""
+    sigv4._key_cache.clear()
+    for rotation in range(3 * sigv4._MAX_CACHED_KEYS):
+        environ = dict(ENV, AWS_SECRET_ACCESS_KEY=f"secret-{rotation}")
+        request = s3_request("/k")
+        sigv4.sign_s3_request(request, "eu-west-1", HOST, environ=environ, clock=lambda: NOW)
+        assert len(sigv4._key_cache) <= sigv4._MAX_CACHED_KEYS
+    expected = botocore_authorization("GET", HOST, "k", "", "eu-west-1", environ, NOW)
+    assert header(request, "authorization") == expected.headers["Authorization"]
