@@ -312,3 +312,36 @@ def test_a_record_with_empty_rdata_at_the_very_end_of_the_packet_is_read() -> No
 def test_empty_txt_rdata_is_refused_with_its_reason() -> None:
     with pytest.raises(wire.DnsFormatError, match="TXT RDATA is empty; it holds at least one"):
         wire.txt_strings(b"")
+
+
+# --- decoding at the limits (survivors of the final mutation run, issue 13) ---------------
+# The property tests above reach these only by chance (hypothesis draws new examples on
+# every run), so each limit is also stated once, deterministically.
+
+
+def test_a_header_only_reply_of_exactly_12_bytes_is_read() -> None:
+    header = wire.decode_header(struct.pack("!HHHHHH", 7, 0x8183, 0, 0, 0, 0))
+    assert (header.id, header.is_response, header.rcode, header.qdcount) == (7, True, 3, 0)
+    with pytest.raises(wire.DnsFormatError, match="11 bytes is shorter than a DNS header"):
+        wire.decode_header(bytes(11))
+
+
+def test_a_name_of_exactly_255_wire_bytes_is_read_and_one_more_is_refused() -> None:
+    labels = [b"a" * 63, b"b" * 63, b"c" * 63, b"d" * 61]  # 64 * 3 + 62 + root = 255
+    longest = b"".join(bytes([len(label)]) + label for label in labels) + b"\x00"
+    assert len(longest) == wire.MAX_NAME_LENGTH
+    assert wire.decode_name(longest, 0) == (tuple(labels), 255)
+    one_more = longest[:-63] + b"\x3e" + b"d" * 62 + b"\x00"  # the last label one longer
+    with pytest.raises(wire.DnsFormatError, match="longer than 255"):
+        wire.decode_name(one_more, 0)
+
+
+def test_a_compression_pointer_in_the_packet_s_last_two_bytes_is_followed() -> None:
+    packet = b"\x07_routes\x00\xc0\x00"
+    assert wire.decode_name(packet, 9) == ((b"_routes",), 11)
+
+
+def test_a_compression_pointer_to_an_offset_above_255_uses_both_bytes() -> None:
+    name = b"\x07_routes\x07example\x00"
+    packet = bytes(300) + name + b"\xc1\x2c"  # pointer 0x012c = offset 300
+    assert wire.decode_name(packet, 300 + len(name)) == ((b"_routes", b"example"), len(packet))
