@@ -24,27 +24,16 @@ from asset_delivery.edge_handler.config import (
     load_config,
     parse_nameserver,
 )
+from test_edge_handler import config_arguments
 
-DOMAINS = {
-    "us-east-1": "assets-use1-abc.s3.us-east-1.amazonaws.com",
-    "eu-west-1": "assets-euw1-def.s3.eu-west-1.amazonaws.com",
-}
+ARGUMENTS = config_arguments(nameservers=["ns-1.awsdns-01.org"])
+DOMAINS = ARGUMENTS["region_domains"]
 DELETE = object()
 
 
 def valid_document() -> dict:
     """The document the component writes for a two-region stack."""
-    return json.loads(
-        render_edge_config(
-            primary_region="us-east-1",
-            region_domains=DOMAINS,
-            routing_record="_routes.assets.example.com",
-            nameservers=["ns-1.awsdns-01.org"],
-            replication="from-primary",
-            min_ttl_s=5,
-            max_ttl_s=60,
-        )
-    )
+    return json.loads(render_edge_config(**ARGUMENTS))
 
 
 def changed(field: str, value: object) -> dict:
